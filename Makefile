@@ -1,0 +1,45 @@
+# The two commands of the README, and what they build on.
+#   make demo   installs what it needs and renders the demo mesh (no cluster)
+#   make test   installs what it needs and runs the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+LINK   := .collections/ansible_collections/sidecarless/mesh
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: demo test setup setup-test link lint sanity units docs changelog bench clean
+
+demo: setup
+	$(BIN)/ansible-playbook site.yml -i inventories/demo
+
+test: setup-test
+	$(BIN)/python tests/run.py
+
+setup: $(VENV)/.runtime link
+setup-test: $(VENV)/.test link
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+
+$(VENV)/.runtime: requirements.txt $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test: requirements.txt requirements-test.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+link:
+	@mkdir -p $(dir $(LINK))
+	@ln -sfn ../../.. $(LINK)
+
+docs: setup
+	$(BIN)/python tools/gendocs.py
+
+bench: setup
+	$(BIN)/python tools/benchmark.py
+
+clean:
+	rm -rf $(VENV) .collections build tests/output

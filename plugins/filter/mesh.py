@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: sidecarless.mesh contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Filters over the mesh core: render_mesh, validate_mesh, dapr_invoke_path.
+
+Each is documented in the <name>.yml file beside this one.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from collections.abc import Mapping
+except ImportError:  # pragma: no cover
+    from collections import Mapping
+
+from ansible_collections.sidecarless.mesh.plugins.module_utils.errors import MeshError
+from ansible_collections.sidecarless.mesh.plugins.module_utils.gateway import rewrite_rules
+from ansible_collections.sidecarless.mesh.plugins.module_utils.model import (
+    build_mesh,
+    collect_variables,
+    normalise_prefix,
+)
+from ansible_collections.sidecarless.mesh.plugins.module_utils.render import render
+from ansible_collections.sidecarless.mesh.plugins.module_utils.spec import plain
+from ansible_collections.sidecarless.mesh.plugins.module_utils.variables import _path_prefix
+
+
+def _variables(value, name):
+    if not isinstance(value, Mapping):
+        raise AnsibleFilterError("%s expects a mapping of variables (for example hostvars[inventory_hostname]), "
+                                 "got %s" % (name, type(value).__name__))
+    return collect_variables(value)
+
+
+def render_mesh(value):
+    """Render the mesh described by the cilium_/dapr_/mesh_ keys of ``value``."""
+    variables, unknown = _variables(value, "render_mesh")
+    try:
+        return plain(render(variables, unknown).as_dict())
+    except MeshError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def validate_mesh(value):
+    """Validate and return every collection variable with its defaults filled in."""
+    variables, unknown = _variables(value, "validate_mesh")
+    try:
+        return plain(build_mesh(variables, unknown).settings)
+    except MeshError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
+def dapr_invoke_path(prefix, app_id, namespace="default"):
+    """The HTTPRoute rules that rewrite ``prefix`` into Dapr service invocation of ``app_id``."""
+    if not isinstance(prefix, str):
+        raise AnsibleFilterError("dapr_invoke_path: the path prefix must be a string, got %s" % type(prefix).__name__)
+    problem = _path_prefix(prefix)
+    if problem:
+        raise AnsibleFilterError("dapr_invoke_path: the path prefix %s" % problem)
+    rules = []
+    for match, rewrite in rewrite_rules(normalise_prefix(prefix), str(app_id), str(namespace)):
+        path = rewrite["urlRewrite"]["path"]
+        rules.append({
+            "match_type": match["path"]["type"],
+            "match": match["path"]["value"],
+            "rewrite_type": path["type"],
+            "rewrite": path.get("replacePrefixMatch") or path.get("replaceFullPath"),
+        })
+    return rules
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "render_mesh": render_mesh,
+            "validate_mesh": validate_mesh,
+            "dapr_invoke_path": dapr_invoke_path,
+        }

@@ -1,0 +1,229 @@
+# -*- coding: utf-8 -*-
+# Copyright: sidecarless.mesh contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Helm releases and their values: Cilium, the Dapr control plane, Dapr Shared.
+
+Each ``render_*`` function returns the values the collection needs, with the
+user's extra values deep-merged last; ``render_releases`` lists every
+release in install order. Consistency rules that span releases (Dapr mTLS on
+both sides, the daprd image matching the control plane) are checked on the
+merged values, so an override cannot silently break them.
+"""
+
+from __future__ import annotations
+
+from . import facts
+from .errors import Problems
+from .k8s import deep_merge
+
+
+class Release(object):
+    def __init__(self, name, namespace, chart, version, repository, values, purpose):
+        self.name = name
+        self.namespace = namespace
+        self.chart = chart
+        self.version = version
+        self.repository = repository
+        self.values = values
+        self.purpose = purpose
+
+    @property
+    def values_file(self):
+        return "%s.values.yaml" % self.name
+
+    def as_entry(self):
+        entry = {
+            "name": self.name,
+            "namespace": self.namespace,
+            "chart": self.chart,
+            "version": self.version,
+        }
+        if self.repository:
+            entry["repository"] = self.repository
+        entry["values_file"] = self.values_file
+        return entry
+
+
+# -- Cilium -----------------------------------------------------------------------
+
+
+def cilium_values(mesh):
+    s = mesh.settings
+    kpr = s["cilium_kube_proxy_replacement"]
+    values = {"kubeProxyReplacement": kpr}
+    if kpr:
+        values["k8sServiceHost"] = s["cilium_k8s_service_host"]
+        values["k8sServicePort"] = s["cilium_k8s_service_port"]
+    values["routingMode"] = s["cilium_routing_mode"]
+    if s["cilium_routing_mode"] == "tunnel":
+        values["tunnelProtocol"] = s["cilium_tunnel_protocol"]
+    else:
+        values["ipv4NativeRoutingCIDR"] = s["cilium_ipv4_native_routing_cidr"]
+        values["autoDirectNodeRoutes"] = s["cilium_auto_direct_node_routes"]
+    encryption = s["cilium_encryption"]
+    if encryption == "none":
+        values["encryption"] = {"enabled": False}
+    elif encryption == "wireguard":
+        values["encryption"] = {"enabled": True, "type": "wireguard",
+                                "nodeEncryption": s["cilium_encryption_node_encryption"]}
+    else:
+        values["encryption"] = {"enabled": True, "type": "ipsec",
+                                "ipsec": {"secretName": s["cilium_ipsec_secret_name"], "keyFile": "keys"}}
+    hubble = s["cilium_hubble"]
+    values["hubble"] = {
+        "enabled": hubble["enabled"],
+        "relay": {"enabled": hubble["relay"]},
+        "ui": {"enabled": hubble["ui"]},
+        "metrics": {"enabled": list(hubble["metrics"]) or None},
+    }
+    gateway_api = s["cilium_gateway_api"]
+    values["gatewayAPI"] = {"enabled": gateway_api["enabled"]}
+    if gateway_api["enabled"] and gateway_api["host_network"]:
+        host_network = {"enabled": True}
+        if gateway_api["host_network_node_labels"]:
+            host_network["nodes"] = {"matchLabels": dict(gateway_api["host_network_node_labels"])}
+        values["gatewayAPI"]["hostNetwork"] = host_network
+    if gateway_api["enabled"] and not kpr and mesh.cilium_line < (1, 19):
+        # Cilium 1.18 serves Gateways through NodePort without kube-proxy replacement.
+        values["nodePort"] = {"enabled": True}
+    values["localRedirectPolicies"] = {"enabled": s["cilium_local_redirect_policies"]}
+    l2 = s["cilium_l2_announcements"]
+    values["l2announcements"] = {"enabled": l2["enabled"]}
+    if l2["enabled"]:
+        values["k8sClientRateLimit"] = {"qps": l2["client_rate_limit"]["qps"],
+                                        "burst": l2["client_rate_limit"]["burst"]}
+    values["policyEnforcementMode"] = s["cilium_policy_enforcement_mode"]
+    if s["cilium_host_firewall"]:
+        values["hostFirewall"] = {"enabled": True}
+    mutual = s["cilium_mutual_auth"]
+    if mutual["enabled"]:
+        spire = {"enabled": True, "install": {"enabled": mutual["install_spire"]}}
+        if mutual["install_spire"]:
+            spire["install"]["server"] = {"dataStorage": {"enabled": mutual["spire_data_storage"]}}
+        values["authentication"] = {"enabled": True, "mutual": {"spire": spire}}
+    if s["cilium_operator_replicas"]:
+        values["operator"] = {"replicas": s["cilium_operator_replicas"]}
+    return deep_merge(values, s["cilium_helm_values"])
+
+
+def check_cilium_values(mesh, values, problems):
+    """Rules on the merged Cilium values (the user's extras included)."""
+    gateway_api = values.get("gatewayAPI") or {}
+    if gateway_api.get("enabled") and values.get("l7Proxy") is False:
+        problems.add("cilium_helm_values.l7Proxy", "must stay true: Gateway API runs on Cilium's L7 proxy")
+    hubble = values.get("hubble") or {}
+    if (hubble.get("ui") or {}).get("enabled") and not (hubble.get("relay") or {}).get("enabled"):
+        problems.add("cilium_helm_values.hubble", "enables the Hubble UI without Hubble Relay; the UI fails "
+                     "without relay")
+
+
+# -- Dapr control plane --------------------------------------------------------------
+
+
+def dapr_values(mesh):
+    s = mesh.settings
+    values = {
+        "global": {
+            "ha": {"enabled": s["dapr_ha"]},
+            "mtls": {"enabled": s["dapr_mtls"]},
+            "dnsSuffix": "." + mesh.cluster_domain,
+        },
+    }
+    return deep_merge(values, s["dapr_helm_values"])
+
+
+def _trust_domain(dapr):
+    return ((dapr.get("global") or {}).get("mtls") or {}).get("controlPlaneTrustDomain") or facts.DAPR_TRUST_DOMAIN
+
+
+def _control_plane_mtls(dapr):
+    return ((dapr.get("global") or {}).get("mtls") or {}).get("enabled", True)
+
+
+# -- Dapr Shared ---------------------------------------------------------------------
+
+
+def dapr_shared_values(mesh, instance, dapr):
+    """Values of one Dapr Shared release, wired to the control plane in ``dapr``."""
+    s = mesh.settings
+    namespace = s["dapr_namespace"]
+    trust_domain = _trust_domain(dapr)
+
+    def host(service):
+        return mesh.service_host(service, namespace)
+
+    shared = {
+        "appId": instance.app_id,
+        "strategy": instance.strategy,
+        "remoteURL": instance.remote_host,
+        "remotePort": instance.remote_port,
+    }
+    if instance.strategy == "deployment":
+        shared["deployment"] = {"replicas": instance.replicas}
+    shared["controlPlane"] = {
+        "namespace": namespace,
+        "trustDomain": trust_domain,
+        "operator": {"address": host(facts.DAPR_OPERATOR[0]), "port": facts.DAPR_OPERATOR[1]},
+        "sentry": {"address": host(facts.DAPR_SENTRY[0]), "port": facts.DAPR_SENTRY[1]},
+        "placementServer": {"address": host(facts.DAPR_PLACEMENT[0]), "port": facts.DAPR_PLACEMENT[1]},
+    }
+    shared["scheduler"] = {
+        "address": "%s-0.%s:%d" % (facts.DAPR_SCHEDULER[0], host(facts.DAPR_SCHEDULER[0]), facts.DAPR_SCHEDULER[1]),
+    }
+    shared["daprd"] = {
+        "image": {"tag": s["dapr_version"]},
+        "mtls": {"enabled": _control_plane_mtls(dapr)},
+        "serviceAccountIdentityToken": {
+            "audience": "spiffe://%s/ns/%s/dapr-sentry" % (trust_domain, namespace),
+        },
+    }
+    values = {"shared": shared}
+    values = deep_merge(values, s["dapr_shared_helm_values"])
+    return deep_merge(values, instance.helm_values)
+
+
+def check_dapr_shared_values(mesh, instance, values, dapr, problems):
+    shared = values.get("shared") or {}
+    where = "%s.helm_values" % instance.path
+    daprd = shared.get("daprd") or {}
+    mtls = (daprd.get("mtls") or {}).get("enabled")
+    if mtls != _control_plane_mtls(dapr):
+        problems.add(where + ".shared.daprd.mtls.enabled", "is %s but the Dapr control plane has mTLS %s; both "
+                     "sides must agree (set dapr_mtls instead)" % (mtls, _control_plane_mtls(dapr)))
+    tag = (daprd.get("image") or {}).get("tag")
+    if tag != mesh.settings["dapr_version"]:
+        problems.add(where + ".shared.daprd.image.tag", "is %r but dapr_version is %r; daprd must run the control "
+                     "plane's version" % (tag, mesh.settings["dapr_version"]))
+    if shared.get("appId") != instance.app_id:
+        problems.add(where + ".shared.appId", "must not be overridden (policies and routes use %r)" % instance.app_id)
+    sentry = (shared.get("controlPlane") or {}).get("sentry") or {}
+    if sentry.get("port") != facts.DAPR_SENTRY[1]:
+        problems.add(where + ".shared.controlPlane.sentry.port", "must be %d: Dapr sentry has no other port since "
+                     "1.14" % facts.DAPR_SENTRY[1])
+
+
+# -- releases ------------------------------------------------------------------------
+
+
+def render_releases(mesh):
+    """Every Helm release in install order; raises ValidationError on inconsistent values."""
+    s = mesh.settings
+    problems = Problems()
+    cilium = cilium_values(mesh)
+    check_cilium_values(mesh, cilium, problems)
+    dapr = dapr_values(mesh)
+    releases = [
+        Release(s["cilium_release_name"], s["cilium_namespace"], s["cilium_chart"], s["cilium_version"],
+                s["cilium_chart_repo_url"], cilium, "Cilium CNI, Gateway API, Hubble"),
+        Release(s["dapr_release_name"], s["dapr_namespace"], s["dapr_chart"], s["dapr_version"],
+                s["dapr_chart_repo_url"], dapr, "Dapr control plane"),
+    ]
+    for instance in mesh.dapr_instances():
+        values = dapr_shared_values(mesh, instance, dapr)
+        check_dapr_shared_values(mesh, instance, values, dapr, problems)
+        purpose = ("ingress daprd for gateway %s" % instance.gateway.key if instance.role == "ingress"
+                   else "daprd for app %s/%s" % (instance.namespace, instance.app_id))
+        releases.append(Release(instance.release, instance.namespace, s["dapr_shared_chart"],
+                                s["dapr_shared_chart_version"], "", values, purpose))
+    problems.raise_if_any()
+    return releases

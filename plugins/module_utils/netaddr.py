@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: sidecarless.mesh contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Address parsing for LB-IPAM pools, gateway addresses and routing CIDRs.
+
+Each function returns ``(value, problem)``: the parsed value and ``None``,
+or ``None`` and the text of what is wrong.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+
+def parse_ip(text):
+    try:
+        return ipaddress.ip_address(str(text).strip()), None
+    except ValueError:
+        return None, "must be an IPv4 or IPv6 address, got %r" % text
+
+
+def parse_network(text):
+    text = str(text).strip()
+    try:
+        return ipaddress.ip_network(text, strict=True), None
+    except ValueError:
+        pass
+    try:
+        loose = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None, "must be a CIDR such as 10.0.0.0/16, got %r" % text
+    return None, ("%r has host bits set: the network is %s (or use a range like %s-%s)" % (
+        text, loose, text.split("/")[0], loose.broadcast_address))
+
+
+def parse_block(text):
+    """An LB-IPAM block: a CIDR or a ``start-stop`` range of one family."""
+    text = str(text).strip()
+    if "/" in text:
+        return parse_network(text)
+    if "-" in text:
+        start_text, _, stop_text = text.partition("-")
+        start, problem = parse_ip(start_text)
+        stop, problem2 = parse_ip(stop_text)
+        if problem or problem2:
+            return None, "must be a CIDR or a 'start-stop' address range, got %r" % text
+        if start.version != stop.version:
+            return None, "range %r mixes IPv4 and IPv6" % text
+        if int(stop) < int(start):
+            return None, "range %r ends before it starts" % text
+        return (start, stop), None
+    return None, "must be a CIDR (192.0.2.0/28) or a 'start-stop' range (192.0.2.10-192.0.2.20), got %r" % text
+
+
+def block_bounds(block):
+    """First and last address of a parsed block, as integers."""
+    if isinstance(block, tuple):
+        return int(block[0]), int(block[1]), block[0].version
+    return int(block.network_address), int(block.broadcast_address), block.version
+
+
+def block_contains(block, address):
+    low, high, version = block_bounds(block)
+    return address.version == version and low <= int(address) <= high
+
+
+def blocks_overlap(first, second):
+    a_low, a_high, a_version = block_bounds(first)
+    b_low, b_high, b_version = block_bounds(second)
+    return a_version == b_version and a_low <= b_high and b_low <= a_high

@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright: sidecarless.mesh contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The render directory: file contents and an idempotent writer.
+
+Layout (a public interface, documented in the README)::
+
+    <dir>/manifests/NN-<group>.yaml   multi-document YAML, apply order
+    <dir>/helm/<release>.values.yaml  values of every Helm release
+    <dir>/helm/releases.yaml          {releases: [{name, namespace, chart, version, ...}]}
+    <dir>/summary.txt                 the human summary
+    <dir>/.sidecarless-mesh           marker: the directory is ours to prune
+
+Writing compares contents first, so a second run with the same inventory
+changes nothing. Files are written atomically with mode 0640 in
+directories with mode 0750: Helm values may carry what users pass through
+``*_helm_values``, so nothing is world-readable.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    HAS_YAML = False
+
+MARKER = ".sidecarless-mesh"
+FILE_MODE = 0o640
+DIR_MODE = 0o750
+OWNED_DIRS = ("manifests", "helm")
+
+
+def _dump(data):
+    return yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True, width=120)
+
+
+def _header(rendering, what):
+    return ("# %s for mesh %r, rendered by sidecarless.mesh. Do not edit: change the inventory and "
+            "run site.yml again.\n" % (what, rendering.mesh.cluster_name))
+
+
+def render_files(rendering):
+    """Relative path -> text of every file in the render directory."""
+    if not HAS_YAML:  # pragma: no cover
+        raise RuntimeError("PyYAML is required to write rendered files")
+    from .render import MANIFEST_FILES
+    titles = dict(MANIFEST_FILES)
+    files = {}
+    for name, objects in rendering.files.items():
+        if not objects:
+            continue
+        body = "".join("---\n" + _dump(obj) for obj in objects)
+        files["manifests/" + name] = _header(rendering, titles[name]) + body
+    for release in rendering.releases:
+        files["helm/" + release.values_file] = (
+            _header(rendering, "Helm values of release %s (%s %s)" % (release.name, release.chart, release.version))
+            + _dump(release.values))
+    files["helm/releases.yaml"] = (_header(rendering, "Helm releases in install order")
+                                   + _dump(rendering.releases_document()))
+    files["summary.txt"] = "\n".join(rendering.summary) + "\n"
+    files[MARKER] = ("This directory is written by sidecarless.mesh (mesh %r). Files under manifests/ and helm/ "
+                     "that a render does not produce are removed.\n" % rendering.mesh.cluster_name)
+    return files
+
+
+def plan(dest, files):
+    """Compare ``files`` with what is on disk.
+
+    Returns ``(changed, removed, before)``: relative paths to (re)write,
+    relative paths to delete and the old text of changed files (or None).
+    """
+    changed = []
+    before = {}
+    for rel in sorted(files):
+        path = os.path.join(dest, rel)
+        old = _read(path)
+        mode_ok = old is not None and (os.stat(path).st_mode & 0o777) == FILE_MODE
+        if old != files[rel] or not mode_ok:
+            changed.append(rel)
+            before[rel] = old
+    removed = []
+    if os.path.exists(os.path.join(dest, MARKER)):
+        for sub in OWNED_DIRS:
+            folder = os.path.join(dest, sub)
+            if not os.path.isdir(folder):
+                continue
+            for name in sorted(os.listdir(folder)):
+                rel = "%s/%s" % (sub, name)
+                if rel not in files and name.endswith(".yaml") and os.path.isfile(os.path.join(folder, name)):
+                    removed.append(rel)
+    return changed, removed, before
+
+
+def _read(path):
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            return handle.read()
+    except (IOError, OSError, UnicodeDecodeError):
+        return None
+
+
+def check_destination(dest):
+    """Problem text when ``dest`` cannot be a render directory, else None."""
+    real = os.path.realpath(dest)
+    if real == os.path.dirname(real):
+        return "mesh_render_dir: %r is a filesystem root; choose a directory of its own" % dest
+    if os.path.exists(real) and not os.path.isdir(real):
+        return "mesh_render_dir: %r exists and is not a directory" % dest
+    if os.path.isdir(real) and os.listdir(real) and not os.path.exists(os.path.join(real, MARKER)):
+        foreign = [name for name in os.listdir(real) if name not in ("manifests", "helm", "summary.txt")]
+        if foreign:
+            return ("mesh_render_dir: %r already holds other files (%s); render into an empty directory or one "
+                    "written by sidecarless.mesh" % (dest, ", ".join(sorted(foreign)[:5])))
+    return None
+
+
+def write(dest, files, changed, removed):
+    """Apply a ``plan``: write changed files atomically, delete removed ones."""
+    _makedirs(dest)
+    for rel in changed:
+        path = os.path.join(dest, rel)
+        _makedirs(os.path.dirname(path))
+        handle, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(files[rel])
+            os.chmod(tmp, FILE_MODE)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    for rel in removed:
+        os.unlink(os.path.join(dest, rel))
+
+
+def _makedirs(path):
+    if not os.path.isdir(path):
+        os.makedirs(path, DIR_MODE)
+    if (os.stat(path).st_mode & 0o777) != DIR_MODE:
+        os.chmod(path, DIR_MODE)

@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright: sidecarless.mesh contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""Render a whole mesh: every Kubernetes object and Helm release, in one call.
+
+``render(variables)`` validates the inventory variables and returns a
+``Rendering``: the manifests grouped into the files of the render directory,
+the Helm releases in install order, the allowed flows and a human summary.
+Cost is linear in the number of apps and independent of Ansible: the
+playbook calls this once, whatever the size of the mesh.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from . import facts, gateway, policy
+from .helm import render_releases
+from .k8s import metadata, resource
+from .model import build_mesh
+from .summary import summary_lines
+
+#: Files under ``manifests/`` in apply order, and what goes in each.
+MANIFEST_FILES = (
+    ("00-namespaces.yaml", "Namespaces of the mesh (never pruned)"),
+    ("10-lb-ipam.yaml", "LB-IPAM pools and the L2 announcement policy"),
+    ("20-gateways.yaml", "Gateways"),
+    ("30-services.yaml", "App and per-version Services"),
+    ("40-httproutes.yaml", "North-south and GAMMA HTTPRoutes"),
+    ("50-network-policies.yaml", "Cilium network policies"),
+    ("60-local-redirect-policies.yaml", "Cilium Local Redirect Policies"),
+)
+
+
+class Rendering(object):
+    def __init__(self, mesh):
+        self.mesh = mesh
+        self.files = OrderedDict((name, []) for name, _ in MANIFEST_FILES)
+        self.releases = []
+        self.flows = []
+        self.summary = []
+
+    @property
+    def warnings(self):
+        return list(self.mesh.warnings)
+
+    def objects(self):
+        """Every rendered Kubernetes object, in apply order."""
+        result = []
+        for items in self.files.values():
+            result.extend(items)
+        return result
+
+    def gateway_api(self):
+        mesh = self.mesh
+        channel = mesh.settings["cilium_gateway_api"]["channel"]
+        return {
+            "enabled": mesh.settings["cilium_gateway_api"]["enabled"],
+            "version": mesh.gateway_api_version,
+            "channel": channel,
+            "url": facts.GATEWAY_API_RELEASE_URL.format(version=mesh.gateway_api_version, channel=channel),
+        }
+
+    def releases_document(self):
+        return {"releases": [release.as_entry() for release in self.releases]}
+
+    def as_dict(self):
+        """Plain data for Ansible: manifests per file, releases with values, summary."""
+        return {
+            "cluster": self.mesh.cluster_name,
+            "manifests": OrderedDict((name, items) for name, items in self.files.items() if items),
+            "releases": [dict(release.as_entry(), values=release.values, purpose=release.purpose)
+                         for release in self.releases],
+            "gateway_api": self.gateway_api(),
+            "summary": list(self.summary),
+            "warnings": self.warnings,
+            "flows": [{"from": flow.source.title, "to": flow.destination.title, "ports": flow.ports_text(),
+                       "mutual_auth": flow.auth, "purpose": flow.purpose} for flow in self.flows],
+            "counts": {"objects": len(self.objects()), "releases": len(self.releases),
+                       "apps": len(self.mesh.apps), "gateways": len(self.mesh.gateways)},
+        }
+
+
+def render(variables, unknown=()):
+    """Validate ``variables`` and render the mesh (raises ValidationError)."""
+    mesh = build_mesh(variables, unknown)
+    return render_mesh(mesh)
+
+
+def render_mesh(mesh):
+    result = Rendering(mesh)
+    files = result.files
+    files["00-namespaces.yaml"] = _namespaces(mesh)
+    files["10-lb-ipam.yaml"] = _lb_ipam(mesh)
+    files["20-gateways.yaml"] = [gateway.render_gateway(mesh, g) for g in mesh.gateways]
+    services = []
+    routes = []
+    for app in mesh.apps:
+        services.extend(gateway.render_services(mesh, app))
+        for route in app.routes:
+            routes.append(gateway.render_north_south_route(mesh, route))
+        if app.versions:
+            routes.append(gateway.render_split_route(mesh, app))
+    files["30-services.yaml"] = services
+    files["40-httproutes.yaml"] = routes
+    policies = policy.render_policies(mesh)
+    policies.extend(policy.render_extra_policy(mesh, raw) for raw in mesh.extra_policies)
+    files["50-network-policies.yaml"] = policies
+    redirects = []
+    if mesh.ingress and mesh.ingress.local_redirect:
+        redirects.append(policy.render_local_redirect(mesh, mesh.ingress))
+    files["60-local-redirect-policies.yaml"] = redirects
+    result.releases = render_releases(mesh)
+    result.flows = policy.mesh_flows(mesh)
+    result.summary = summary_lines(result)
+    return result
+
+
+def _namespaces(mesh):
+    helm_namespaces = {mesh.settings["cilium_namespace"], mesh.settings["dapr_namespace"]}
+    result = []
+    for name in mesh.namespaces():
+        if name in facts.SYSTEM_NAMESPACES or name in helm_namespaces:
+            continue
+        result.append(resource("v1", "Namespace", metadata(mesh, name)))
+    return result
+
+
+def _lb_ipam(mesh):
+    s = mesh.settings
+    result = []
+    for pool in s["cilium_lb_ipam_pools"]:
+        blocks = []
+        for text in pool["blocks"]:
+            if "/" in text:
+                blocks.append({"cidr": text.strip()})
+            else:
+                start, _, stop = text.partition("-")
+                blocks.append({"start": start.strip(), "stop": stop.strip()})
+        spec = {"blocks": blocks}
+        if pool["allow_first_last_ips"]:
+            spec["allowFirstLastIPs"] = "Yes"
+        if pool["service_selector"]:
+            spec["serviceSelector"] = {"matchLabels": dict(pool["service_selector"])}
+        result.append(resource("cilium.io/v2", "CiliumLoadBalancerIPPool", metadata(mesh, pool["name"]), spec))
+    l2 = s["cilium_l2_announcements"]
+    if l2["enabled"]:
+        spec = {"loadBalancerIPs": True, "externalIPs": l2["external_ips"], "interfaces": list(l2["interfaces"])}
+        if l2["node_selector"]:
+            spec["nodeSelector"] = {"matchLabels": dict(l2["node_selector"])}
+        if l2["service_selector"]:
+            spec["serviceSelector"] = {"matchLabels": dict(l2["service_selector"])}
+        result.append(resource("cilium.io/v2alpha1", "CiliumL2AnnouncementPolicy",
+                               metadata(mesh, "%s-l2" % mesh.cluster_name), spec))
+    return result

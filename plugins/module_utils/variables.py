@@ -1,0 +1,400 @@
+# -*- coding: utf-8 -*-
+# Copyright: sidecarless.mesh contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The inventory variables: the collection's public API.
+
+Three groups, one per prefix: ``cilium_*`` (the CNI and its features),
+``dapr_*`` (control plane and Dapr Shared chart) and ``mesh_*`` (gateways,
+apps, routes and policies). ``VARIABLES`` maps every name to its ``Field``;
+``ROLE_VARIABLES`` says which role documents which group.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import facts
+from .spec import Field, dns_label, dns_subdomain, hostname, labels
+
+_VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
+
+
+def _semver(value):
+    if not _VERSION_RE.match(value):
+        return "must be a full release version like 1.20.0, got %r" % value
+    return None
+
+
+def _gateway_api_version(value):
+    if value and not re.match(r"^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$", value):
+        return "must be a Gateway API release tag like v1.6.1 (or empty for the default of the Cilium line), got %r" % value
+    return None
+
+
+def _path_prefix(value):
+    if not value.startswith("/"):
+        return "must start with '/', got %r" % value
+    if "//" in value or "/./" in value or "/../" in value or value.endswith(("/..", "/.")):
+        return "must not contain '//', '/./' or '/../', got %r" % value
+    if "%2f" in value.lower() or "#" in value or "?" in value:
+        return "must be a plain path without '?', '#' or '%%2F', got %r" % value
+    if len(value) > 900:
+        return "must be at most 900 characters"
+    return None
+
+
+def _port_name(value):
+    if not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", value) or len(value) > 15 or not re.search(r"[a-z]", value):
+        return "must be an IANA port name (lowercase letters, digits, '-', at most 15 characters, one letter at least), got %r" % value
+    return None
+
+
+def _cidr_or_ip(value):
+    from .netaddr import parse_network
+    return parse_network(value)[1]
+
+
+def _ip(value):
+    from .netaddr import parse_ip
+    return parse_ip(value)[1]
+
+
+def _interface_pattern(value):
+    try:
+        re.compile(value)
+    except re.error as exc:
+        return "must be a valid regular expression (%s)" % exc
+    return None
+
+
+_LABELS = dict(type="map", value_type="str", check=labels)
+_SELECTOR = Field(
+    "dict",
+    "A Kubernetes label selector.",
+    options={
+        "matchLabels": Field("map", "Labels that must all match.", default={}, value_type="str", check=labels),
+        "matchExpressions": Field("list", "Set-based requirements (key, operator, values), passed through.", default=[]),
+    },
+    nullable=True,
+    default=None,
+)
+
+# -- cilium_* ----------------------------------------------------------------------
+CILIUM = {
+    "cilium_version": Field(
+        "str", "Cilium Helm chart version. Supported release lines: 1.18, 1.19 and 1.20.",
+        default=facts.CILIUM_DEFAULT_VERSION, check=_semver),
+    "cilium_namespace": Field(
+        "str", "Namespace of the Cilium release (agents, operator, Hubble, the IPsec key Secret).",
+        default="kube-system", check=dns_label()),
+    "cilium_release_name": Field(
+        "str", "Helm release name of Cilium.", default="cilium", check=dns_label(53)),
+    "cilium_chart": Field(
+        "str", "Chart reference passed to helm: a repo/chart name, an oci:// reference or a local path.",
+        default=facts.CILIUM_CHART),
+    "cilium_chart_repo_url": Field(
+        "str", "Helm repository URL the chart name resolves against (empty for oci:// or local charts).",
+        default=facts.CILIUM_CHART_REPO),
+    "cilium_kube_proxy_replacement": Field(
+        "bool", "Replace kube-proxy with Cilium's eBPF service handling (Helm kubeProxyReplacement). "
+        "Needed for L2 announcements and Local Redirect Policies.", default=True),
+    "cilium_k8s_service_host": Field(
+        "str", "Address of the real API server (not the kubernetes Service VIP) the agents use when "
+        "kube-proxy replacement is on. 'auto' reads it from kube-public/cluster-info (kubeadm clusters).",
+        default="", example="192.0.2.10"),
+    "cilium_k8s_service_port": Field(
+        "int", "Port of the API server behind cilium_k8s_service_host; with mesh_default_deny also the port pods "
+        "may reach the API server on.", default=6443, minimum=1, maximum=65535),
+    "cilium_routing_mode": Field(
+        "str", "Pod traffic between nodes: 'tunnel' (encapsulation) or 'native' (routed by the network).",
+        default="tunnel", choices=("tunnel", "native")),
+    "cilium_tunnel_protocol": Field(
+        "str", "Encapsulation in tunnel mode.", default="vxlan", choices=("vxlan", "geneve")),
+    "cilium_ipv4_native_routing_cidr": Field(
+        "str", "CIDR routable without masquerading; required in native routing mode (for example the pod CIDR).",
+        default="", check=lambda v: _cidr_or_ip(v) if v else None),
+    "cilium_auto_direct_node_routes": Field(
+        "bool", "Install routes to other nodes' pod CIDRs (native routing on one L2 segment).", default=False),
+    "cilium_encryption": Field(
+        "str", "Transparent encryption of pod traffic between nodes.", default="wireguard",
+        choices=("none", "wireguard", "ipsec")),
+    "cilium_encryption_node_encryption": Field(
+        "bool", "Also encrypt node-to-node traffic (WireGuard only).", default=False),
+    "cilium_ipsec_secret_name": Field(
+        "str", "Secret (in cilium_namespace) holding the IPsec key under the key 'keys'. Created in cluster "
+        "mode when missing; never rendered to disk.", default=facts.CILIUM_IPSEC_SECRET, check=dns_subdomain),
+    "cilium_hubble": Field(
+        "dict", "Hubble observability.",
+        options={
+            "enabled": Field("bool", "Run Hubble in the agents.", default=True),
+            "relay": Field("bool", "Deploy Hubble Relay (cluster-wide flow API).", default=True),
+            "ui": Field("bool", "Deploy the Hubble UI (needs relay).", default=True),
+            "metrics": Field("list", "Hubble metrics to export; empty disables metrics.",
+                             default=["dns", "drop", "tcp", "flow", "icmp", "http"],
+                             elements=Field("str", "A metric name with options, e.g. 'dns:query;ignoreAAAA'.")),
+        },
+        default={}),
+    "cilium_gateway_api": Field(
+        "dict", "Gateway API support in Cilium and the Gateway API CRDs installed before it.",
+        options={
+            "enabled": Field("bool", "Enable Cilium's Gateway API controller (GatewayClass 'cilium').", default=True),
+            "version": Field("str", "Gateway API CRD release; empty picks the release the Cilium line is "
+                             "tested with (1.18: v1.3.0, 1.19: v1.4.1, 1.20: v1.6.1).", default="",
+                             check=_gateway_api_version),
+            "channel": Field("str", "CRD release channel.", default="standard", choices=facts.GATEWAY_API_CHANNELS),
+            "host_network": Field("bool", "Expose Gateway listeners on the nodes' host network instead of "
+                                  "LoadBalancer Services (no LB-IPAM needed; listener ports above 1023).",
+                                  default=False),
+            "host_network_node_labels": Field("map", "Only nodes with these labels expose host-network listeners.",
+                                              default={}, value_type="str", check=labels),
+        },
+        default={}),
+    "cilium_local_redirect_policies": Field(
+        "bool", "Enable CiliumLocalRedirectPolicy support (needed when mesh_ingress.local_redirect is on).",
+        default=True),
+    "cilium_lb_ipam_pools": Field(
+        "list", "LB-IPAM pools (CiliumLoadBalancerIPPool) that give LoadBalancer Services, and so Gateways, "
+        "an address on bare metal.",
+        default=[],
+        elements=Field("dict", "One pool.", options={
+            "name": Field("str", "Pool name.", required=True, check=dns_subdomain),
+            "blocks": Field("list", "Address blocks: a CIDR ('192.0.2.0/28') or a 'start-stop' range "
+                            "('192.0.2.10-192.0.2.20').", required=True, minimum=1,
+                            elements=Field("str", "CIDR or start-stop range.", check=lambda v: _pool_block(v))),
+            "service_selector": Field("map", "Only Services with these labels draw from the pool (matchLabels).",
+                                      default={}, value_type="str", check=labels),
+            "allow_first_last_ips": Field("bool", "Hand out the network and broadcast address of a CIDR too.",
+                                          default=False),
+        })),
+    "cilium_l2_announcements": Field(
+        "dict", "Answer ARP for LoadBalancer addresses on the node network (CiliumL2AnnouncementPolicy). "
+        "Needs kube-proxy replacement.",
+        options={
+            "enabled": Field("bool", "Enable L2 announcements.", default=False),
+            "interfaces": Field("list", "Regular expressions of node interfaces to announce on.",
+                                default=["^eth[0-9]+"],
+                                elements=Field("str", "Interface regex.", check=_interface_pattern)),
+            "node_selector": Field("map", "Only nodes with these labels announce (matchLabels).", default={},
+                                   value_type="str", check=labels),
+            "service_selector": Field("map", "Only Services with these labels are announced (matchLabels).",
+                                      default={}, value_type="str", check=labels),
+            "external_ips": Field("bool", "Also announce Service externalIPs.", default=False),
+            "client_rate_limit": Field("dict", "Agent API client rate limit (k8sClientRateLimit); every "
+                                       "announced Service renews a lease, so size it for the Service count.",
+                                       options={
+                                           "qps": Field("int", "Sustained requests per second.", default=20,
+                                                        minimum=1),
+                                           "burst": Field("int", "Burst requests per second.", default=40,
+                                                          minimum=1),
+                                       }, default={}),
+        },
+        default={}),
+    "cilium_mutual_auth": Field(
+        "dict", "Mutual authentication with SPIRE (Cilium 1.18-1.20; deprecated in 1.20, removed in 1.21). "
+        "Required by mesh_mutual_auth.",
+        options={
+            "enabled": Field("bool", "Enable authentication and the SPIRE integration.", default=False),
+            "install_spire": Field("bool", "Install the SPIRE server and agents with Cilium.", default=True),
+            "spire_data_storage": Field("bool", "Give the SPIRE server a PersistentVolumeClaim (needs a "
+                                        "default StorageClass); off keeps its data in memory.", default=True),
+        },
+        default={}),
+    "cilium_policy_enforcement_mode": Field(
+        "str", "Cilium policy enforcement: 'default' (deny only what a policy selects), 'always' or 'never'.",
+        default="default", choices=("default", "always", "never")),
+    "cilium_host_firewall": Field(
+        "bool", "Enable the host firewall so CiliumClusterwideNetworkPolicies with nodeSelector apply to nodes.",
+        default=False),
+    "cilium_operator_replicas": Field(
+        "int", "Replicas of cilium-operator; 0 keeps the chart default (2).", default=0, minimum=0, maximum=10),
+    "cilium_helm_values": Field(
+        "map", "Extra Helm values, deep-merged over the rendered ones (lists replace). The escape hatch for "
+        "any chart key the variables above do not cover.", default={}),
+}
+
+
+def _pool_block(value):
+    from .netaddr import parse_block
+    return parse_block(value)[1]
+
+
+# -- dapr_* ------------------------------------------------------------------------
+DAPR = {
+    "dapr_version": Field(
+        "str", "Dapr release: the dapr/dapr chart version and the daprd image tag of every Dapr Shared "
+        "instance.", default=facts.DAPR_DEFAULT_VERSION, check=_semver),
+    "dapr_namespace": Field(
+        "str", "Namespace of the Dapr control plane.", default="dapr-system", check=dns_label()),
+    "dapr_release_name": Field("str", "Helm release name of the control plane.", default="dapr",
+                               check=dns_label(53)),
+    "dapr_chart": Field("str", "Chart reference of the control plane.", default=facts.DAPR_CHART),
+    "dapr_chart_repo_url": Field("str", "Helm repository URL of the control-plane chart.",
+                                 default=facts.DAPR_CHART_REPO),
+    "dapr_ha": Field("bool", "Run the control plane highly available (3 replicas of operator, sentry, "
+                     "placement and injector).", default=False),
+    "dapr_mtls": Field("bool", "Dapr mTLS between daprd instances; applied to the control plane and to every "
+                       "Dapr Shared instance alike.", default=True),
+    "dapr_helm_values": Field("map", "Extra control-plane Helm values, deep-merged over the rendered ones.",
+                              default={}),
+    "dapr_shared_chart": Field("str", "Chart reference of Dapr Shared.", default=facts.DAPR_SHARED_CHART),
+    "dapr_shared_chart_version": Field("str", "Dapr Shared chart version.",
+                                       default=facts.DAPR_SHARED_CHART_VERSION, check=_semver),
+    "dapr_shared_helm_values": Field("map", "Extra Helm values deep-merged into every Dapr Shared instance "
+                                     "(before the instance's own helm_values).", default={}),
+}
+
+# -- mesh_* ------------------------------------------------------------------------
+_ROUTE = Field("dict", "A north-south route from a Gateway to the app.", options={
+    "gateway": Field("str", "Name of a gateway in mesh_gateways.", required=True, check=dns_subdomain),
+    "gateway_namespace": Field("str", "Namespace of that gateway (when two gateways share a name).",
+                               default="", check=lambda v: dns_label()(v) if v else None),
+    "listener": Field("str", "Attach to this listener only (parentRef sectionName); empty attaches to all.",
+                      default="", check=lambda v: dns_label()(v) if v else None),
+    "hostnames": Field("list", "Host names the route answers; empty means every host the listener takes.",
+                       default=[], maximum=16, elements=Field("str", "Host name.", check=hostname)),
+    "path": Field("str", "Path prefix matched at the gateway. Through Dapr the app sees the path below it "
+                  "('/shop/cart' with prefix '/shop' arrives as '/cart'); without Dapr it sees the full path.",
+                  default="/", check=_path_prefix),
+    "name": Field("str", "HTTPRoute name; defaults to '<app>-<gateway>'.", default="",
+                  check=lambda v: dns_subdomain(v) if v else None),
+})
+
+_VERSION = Field("dict", "A version of the app that gets a share of the traffic (GAMMA canary).", options={
+    "name": Field("str", "Version name; also the Service suffix '<app>-<name>'.", required=True,
+                  check=dns_label(40)),
+    "weight": Field("int", "Relative share of requests (0 drains the version).", required=True,
+                    minimum=0, maximum=1000000),
+    "labels": Field("map", "Pod labels of this version on top of the app selector; defaults to "
+                    "{version: <name>}.", default={}, value_type="str", check=labels),
+})
+
+_APP_DAPR = Field("dict", "The app's Dapr Shared instance (daprd outside the app's pods).", options={
+    "enabled": Field("bool", "Front the app with a Dapr Shared instance. Off: routes go straight to the "
+                     "app's Service and policies allow the gateway to reach the pods.", default=True),
+    "strategy": Field("str", "'deployment' (replicas per app) or 'daemonset' (one daprd per node).",
+                      default="deployment", choices=("deployment", "daemonset")),
+    "replicas": Field("int", "daprd replicas with the deployment strategy.", default=1, minimum=1, maximum=100),
+    "release_name": Field("str", "Helm release name; defaults to '<app>-shared'.", default="",
+                          check=lambda v: dns_label(53)(v) if v else None),
+    "helm_values": Field("map", "Extra Helm values for this instance only.", default={}),
+})
+
+MESH = {
+    "mesh_cluster_name": Field(
+        "str", "Name of this mesh/cluster: the render directory build/<name> and the value of the "
+        "sidecarless.mesh/instance label on every rendered object.", default="mesh", check=dns_label()),
+    "mesh_apply": Field(
+        "bool", "false: render only, contact no cluster. true: render, then install and converge the cluster.",
+        default=False),
+    "mesh_render_dir": Field(
+        "str", "Where rendered manifests and Helm values go; empty means build/<mesh_cluster_name> under the "
+        "directory ansible-playbook runs in.", default=""),
+    "mesh_cluster_domain": Field(
+        "str", "Cluster DNS domain used in Service addresses.", default="cluster.local", check=dns_subdomain),
+    "mesh_gateways": Field(
+        "list", "Gateways (north-south entry points) served by Cilium.", default=[],
+        elements=Field("dict", "One Gateway.", options={
+            "name": Field("str", "Gateway name.", required=True, check=dns_label(48)),
+            "namespace": Field("str", "Gateway namespace.", default="default", check=dns_label()),
+            "class_name": Field("str", "GatewayClass.", default=facts.GATEWAY_CLASS, check=dns_subdomain),
+            "addresses": Field("list", "Fixed addresses to request from LB-IPAM (spec.addresses).", default=[],
+                               maximum=16, elements=Field("str", "IP address.", check=_ip)),
+            "labels": Field("map", "Labels for the Gateway and, through spec.infrastructure, its Service "
+                            "(e.g. to pick an LB-IPAM pool).", default={}, value_type="str", check=labels),
+            "annotations": Field("map", "Annotations for the Gateway's Service (spec.infrastructure).",
+                                 default={}, value_type="str"),
+            "listeners": Field("list", "Listeners; at least one.", required=True, minimum=1, maximum=64,
+                               elements=Field("dict", "One listener.", options={
+                                   "name": Field("str", "Listener name (unique in the gateway).", required=True,
+                                                 check=dns_label()),
+                                   "port": Field("int", "Port.", required=True, minimum=1, maximum=65535),
+                                   "protocol": Field("str", "Protocol.", default="HTTP", choices=("HTTP", "HTTPS")),
+                                   "hostname": Field("str", "Only requests for this host name (may start with "
+                                                     "'*.').", default="",
+                                                     check=lambda v: hostname(v) if v else None),
+                                   "certificate_refs": Field(
+                                       "list", "TLS Secrets for HTTPS (Terminate).", default=[], maximum=64,
+                                       elements=Field("dict", "Secret reference.", options={
+                                           "name": Field("str", "Secret name.", required=True,
+                                                         check=dns_subdomain),
+                                           "namespace": Field("str", "Secret namespace (needs a "
+                                                              "ReferenceGrant when not the gateway's).",
+                                                              default="",
+                                                              check=lambda v: dns_label()(v) if v else None),
+                                       })),
+                                   "allowed_routes": Field("str", "Which namespaces may attach routes.",
+                                                           default="All", choices=("All", "Same")),
+                               })),
+        })),
+    "mesh_ingress": Field(
+        "dict", "The Dapr Shared instance the gateways send every request to; it forwards them to the "
+        "apps by Dapr service invocation.",
+        options={
+            "app_id": Field("str", "Dapr app id of the instance (its Service is '<app_id>-dapr').",
+                            default="ingress", check=dns_label(58)),
+            "namespace": Field("str", "Namespace of the instance; north-south HTTPRoutes live here too.",
+                               default="default", check=dns_label()),
+            "strategy": Field("str", "'daemonset' (one per node, needed for local redirect) or 'deployment'.",
+                              default="daemonset", choices=("daemonset", "deployment")),
+            "replicas": Field("int", "Replicas with the deployment strategy.", default=2, minimum=1, maximum=100),
+            "gateway": Field("str", "Gateway the instance answers for (its remote app); defaults to the first "
+                             "gateway.", default="", check=lambda v: dns_label()(v) if v else None),
+            "local_redirect": Field("bool", "Keep gateway-to-daprd traffic on the node with a "
+                                    "CiliumLocalRedirectPolicy on port 3500 (needs the daemonset strategy).",
+                                    default=True),
+            "release_name": Field("str", "Helm release name; defaults to '<app_id>-shared'.", default="",
+                                  check=lambda v: dns_label(53)(v) if v else None),
+            "helm_values": Field("map", "Extra Helm values for this instance only.", default={}),
+        },
+        default={}),
+    "mesh_apps": Field(
+        "list", "Applications in the mesh.", default=[],
+        elements=Field("dict", "One app.", options={
+            "name": Field("str", "App name: its Service and the base of every derived name.", required=True,
+                          check=dns_label(47)),
+            "namespace": Field("str", "Namespace of the app.", default="default", check=dns_label()),
+            "app_id": Field("str", "Dapr app id; defaults to the name.", default="",
+                            check=lambda v: dns_label(58)(v) if v else None),
+            "port": Field("int", "Service port of the app.", default=80, minimum=1, maximum=65535),
+            "target_port": Field("int", "Container port behind it; defaults to port.", default=0,
+                                 minimum=0, maximum=65535),
+            "selector": Field("map", "Pod labels of the app (all versions); defaults to {app: <name>}.",
+                              default={}, value_type="str", check=labels),
+            "create_service": Field("bool", "Render the app's Service '<name>'; off when the app's own "
+                                    "manifests create it.", default=True),
+            "versions": Field("list", "Versions with traffic weights; two or more give a GAMMA canary split.",
+                              default=[], maximum=16, elements=_VERSION),
+            "routes": Field("list", "North-south routes from gateways.", default=[], maximum=64,
+                            elements=_ROUTE),
+            "allowed_callers": Field("list", "Dapr app ids allowed to invoke this app ('id' in the app's "
+                                     "namespace or 'id.namespace'); the ingress instance is added for apps with "
+                                     "routes.", default=[], elements=Field("str", "Caller app id.")),
+            "dapr": _APP_DAPR,
+        })),
+    "mesh_default_deny": Field(
+        "bool", "Deny all traffic in the mesh namespaces except the declared flows, DNS, the Dapr control "
+        "plane and the API server (kubelet probes stay allowed).", default=False),
+    "mesh_mutual_auth": Field(
+        "bool", "Require Cilium mutual authentication (authentication.mode: required) on every pod-to-pod "
+        "allow rule the collection renders; needs cilium_mutual_auth.enabled.", default=False),
+    "mesh_extra_policies": Field(
+        "list", "Raw CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy objects to apply as they are "
+        "(apiVersion, kind, metadata, spec or specs).", default=[],
+        elements=Field("map", "A policy object.")),
+    "mesh_ignore_vars": Field(
+        "list", "Variables with a cilium_/dapr_/mesh_ prefix that belong to something else and must not be "
+        "reported as unknown.", default=[], elements=Field("str", "Variable name.")),
+}
+
+VARIABLES = {}
+VARIABLES.update(CILIUM)
+VARIABLES.update(DAPR)
+VARIABLES.update(MESH)
+
+#: Which role documents (and holds the defaults of) which variables.
+ROLE_VARIABLES = {
+    "cilium": CILIUM,
+    "dapr": DAPR,
+    "mesh": MESH,
+}
+PREFIXES = ("cilium_", "dapr_", "mesh_")
