@@ -35,15 +35,25 @@ CILIUM_REMOVED_VALUES = (
 #: Values ``kubeProxyReplacement`` accepted by older charts that 1.18+ rejects.
 CILIUM_KPR_LEGACY = ("strict", "partial", "probe", "disabled")
 
-#: Gateway API release each Cilium line is documented and tested with.
-#: Cilium 1.20 needs GatewayClass, Gateway, HTTPRoute, ReferenceGrant,
-#: GRPCRoute, BackendTLSPolicy and TLSRoute CRDs before the agent starts.
+#: Gateway API release each Cilium line is documented with (its default here).
 GATEWAY_API_FOR_CILIUM = {
     (1, 18): "v1.3.0",
     (1, 19): "v1.4.1",
     (1, 20): "v1.6.1",
 }
 GATEWAY_API_DEFAULT_VERSION = "v1.6.1"
+#: Cilium 1.20 watches TLSRoute, ReferenceGrant and BackendTLSPolicy at v1,
+#: which Gateway API serves from v1.5.0 on.
+GATEWAY_API_MIN_FOR_CILIUM = {(1, 20): (1, 5, 0)}
+#: Cilium 1.18/1.19 watch TLSRoute v1alpha2. Standard-channel CRDs from
+#: v1.5.0 on list v1alpha2 as not served and the operator crash-loops
+#: ("no matches for kind TLSRoute in version v1alpha2", cilium#44920).
+GATEWAY_API_STANDARD_MAX_FOR_CILIUM = {(1, 18): (1, 5, 0), (1, 19): (1, 5, 0)}
+#: Before v1.5.0 TLSRoute exists only in the experimental channel; Cilium's
+#: docs install that one CRD on top of the standard channel.
+GATEWAY_API_TLSROUTE_URL = ("https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/{version}/"
+                            "config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml")
+GATEWAY_API_TLSROUTE_STANDARD_FROM = (1, 5, 0)
 GATEWAY_API_CHANNELS = ("standard", "experimental")
 GATEWAY_API_RELEASE_URL = "https://github.com/kubernetes-sigs/gateway-api/releases/download/{version}/{channel}-install.yaml"
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"

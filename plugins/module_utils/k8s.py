@@ -37,12 +37,16 @@ def resource(api_version, kind, meta, spec=None, **extra):
 
 
 def deep_merge(base, override):
-    """Merge ``override`` into a copy of ``base``: mappings merge, the rest replaces.
+    """Merge ``override`` into ``base``: mappings merge, the rest replaces.
+
+    ``base`` is copied unless ``override`` is empty (then it is returned as is).
 
     This is how Helm combines values files, so a user's extra values behave
     as they would with ``helm install -f``. A ``None`` in ``override``
     deletes the key, as ``--set key=null`` does.
     """
+    if not override:
+        return base
     result = copy.deepcopy(base)
     for key, value in override.items():
         if value is None:

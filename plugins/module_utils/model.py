@@ -170,6 +170,7 @@ class Mesh(object):
         self.ingress = None
         self.extra_policies = []
         self.warnings = []
+        self.pool_blocks = []
 
     # convenience views
     def dapr_instances(self):
@@ -301,6 +302,8 @@ def _check_cilium(mesh, problems):
     if gateway_api["enabled"] and not s["cilium_kube_proxy_replacement"] and mesh.cilium_line >= (1, 19):
         problems.add("cilium_gateway_api.enabled", "needs cilium_kube_proxy_replacement: true on Cilium 1.19 and "
                      "later (NodePort support is part of kube-proxy replacement there)")
+    if gateway_api["enabled"] and mesh.cilium_line in facts.CILIUM_LINES:
+        _check_gateway_api_version(mesh, problems)
     mutual = s["cilium_mutual_auth"]
     if mutual["enabled"]:
         if mesh.cilium_line >= facts.CILIUM_MUTUAL_AUTH_DEPRECATED:
@@ -311,6 +314,24 @@ def _check_cilium(mesh, problems):
                                  "not encrypted (Cilium mutual auth authenticates identities only)")
     _check_pools(mesh, problems)
     _check_helm_values(mesh, problems)
+
+
+def _check_gateway_api_version(mesh, problems):
+    gateway_api = mesh.settings["cilium_gateway_api"]
+    version = facts.version_tuple(mesh.gateway_api_version)
+    line = "%d.%d" % mesh.cilium_line
+    path = "cilium_gateway_api.version"
+    minimum = facts.GATEWAY_API_MIN_FOR_CILIUM.get(mesh.cilium_line)
+    if minimum and version < minimum:
+        problems.add(path, "Cilium %s needs Gateway API v%d.%d.%d or later (it watches TLSRoute, ReferenceGrant and "
+                     "BackendTLSPolicy at v1); got %s" % ((line,) + minimum + (mesh.gateway_api_version,)))
+    maximum = facts.GATEWAY_API_STANDARD_MAX_FOR_CILIUM.get(mesh.cilium_line)
+    if maximum and gateway_api["channel"] == "standard" and version >= maximum:
+        problems.add(path, "Gateway API %s standard CRDs stop serving TLSRoute v1alpha2, which Cilium %s watches: its "
+                     "operator would crash-loop. Use %s (the default for Cilium %s), a release before v%d.%d.%d, or "
+                     "cilium_gateway_api.channel 'experimental'" % (
+                         mesh.gateway_api_version, line, facts.GATEWAY_API_FOR_CILIUM[mesh.cilium_line], line,
+                         maximum[0], maximum[1], maximum[2]))
 
 
 def _check_pools(mesh, problems):
@@ -423,7 +444,7 @@ def _has_true(values, parts):
 
 
 def _check_gateway_addresses(mesh, gateway, problems):
-    blocks = getattr(mesh, "pool_blocks", [])
+    blocks = mesh.pool_blocks
     if mesh.settings["cilium_gateway_api"]["host_network"] and gateway.addresses:
         problems.add(gateway.path + ".addresses", "cannot be used with cilium_gateway_api.host_network (the "
                      "gateway listens on the node addresses)")

@@ -22,20 +22,12 @@ from __future__ import annotations
 import os
 import tempfile
 
-try:
-    import yaml
-    HAS_YAML = True
-except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
-    HAS_YAML = False
+from .yamlout import dump, dump_all
 
 MARKER = ".sidecarless-mesh"
 FILE_MODE = 0o640
 DIR_MODE = 0o750
 OWNED_DIRS = ("manifests", "helm")
-
-
-def _dump(data):
-    return yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True, width=120)
 
 
 def _header(rendering, what):
@@ -45,22 +37,20 @@ def _header(rendering, what):
 
 def render_files(rendering):
     """Relative path -> text of every file in the render directory."""
-    if not HAS_YAML:  # pragma: no cover
-        raise RuntimeError("PyYAML is required to write rendered files")
     from .render import MANIFEST_FILES
     titles = dict(MANIFEST_FILES)
     files = {}
     for name, objects in rendering.files.items():
         if not objects:
             continue
-        body = "".join("---\n" + _dump(obj) for obj in objects)
+        body = dump_all(objects)
         files["manifests/" + name] = _header(rendering, titles[name]) + body
     for release in rendering.releases:
         files["helm/" + release.values_file] = (
             _header(rendering, "Helm values of release %s (%s %s)" % (release.name, release.chart, release.version))
-            + _dump(release.values))
+            + dump(release.values))
     files["helm/releases.yaml"] = (_header(rendering, "Helm releases in install order")
-                                   + _dump(rendering.releases_document()))
+                                   + dump(rendering.releases_document()))
     files["summary.txt"] = "\n".join(rendering.summary) + "\n"
     files[MARKER] = ("This directory is written by sidecarless.mesh (mesh %r). Files under manifests/ and helm/ "
                      "that a render does not produce are removed.\n" % rendering.mesh.cluster_name)

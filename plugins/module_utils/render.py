@@ -54,11 +54,15 @@ class Rendering(object):
     def gateway_api(self):
         mesh = self.mesh
         channel = mesh.settings["cilium_gateway_api"]["channel"]
+        version = mesh.gateway_api_version
+        urls = [facts.GATEWAY_API_RELEASE_URL.format(version=version, channel=channel)]
+        if channel == "standard" and facts.version_tuple(version) < facts.GATEWAY_API_TLSROUTE_STANDARD_FROM:
+            urls.append(facts.GATEWAY_API_TLSROUTE_URL.format(version=version))
         return {
             "enabled": mesh.settings["cilium_gateway_api"]["enabled"],
-            "version": mesh.gateway_api_version,
+            "version": version,
             "channel": channel,
-            "url": facts.GATEWAY_API_RELEASE_URL.format(version=mesh.gateway_api_version, channel=channel),
+            "urls": urls,
         }
 
     def releases_document(self):

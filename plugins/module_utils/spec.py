@@ -310,12 +310,18 @@ LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 HOSTNAME_RE = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
-def dns_label(max_length=63):
-    """Check: an RFC 1123 DNS label (names of namespaces, Services, app ids)."""
+DNS1035_LABEL_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+def dns_label(max_length=63, rfc1035=False):
+    """Check: a DNS label (RFC 1123; RFC 1035 for names that become Service names)."""
+    pattern = DNS1035_LABEL_RE if rfc1035 else DNS_LABEL_RE
+    start = "a letter" if rfc1035 else "a letter or digit"
+
     def _check(value):
-        if not DNS_LABEL_RE.match(value) or len(value) > max_length:
-            return ("must be a DNS label: lowercase letters, digits and '-', starting and ending "
-                    "with a letter or digit, at most %d characters; got %s" % (max_length, describe(value)))
+        if not pattern.match(value) or len(value) > max_length:
+            return ("must be a DNS label: lowercase letters, digits and '-', starting with %s and ending "
+                    "with a letter or digit, at most %d characters; got %s" % (start, max_length, describe(value)))
         return None
     return _check
 

@@ -139,7 +139,8 @@ CILIUM = {
         options={
             "enabled": Field("bool", "Enable Cilium's Gateway API controller (GatewayClass 'cilium').", default=True),
             "version": Field("str", "Gateway API CRD release; empty picks the release the Cilium line is "
-                             "tested with (1.18: v1.3.0, 1.19: v1.4.1, 1.20: v1.6.1).", default="",
+                             "documented with (1.18: v1.3.0, 1.19: v1.4.1, 1.20: v1.6.1). Cilium 1.20 needs v1.5.0+; "
+                             "1.18/1.19 need a standard-channel release before v1.5.0.", default="",
                              check=_gateway_api_version),
             "channel": Field("str", "CRD release channel.", default="standard", choices=facts.GATEWAY_API_CHANNELS),
             "host_network": Field("bool", "Expose Gateway listeners on the nodes' host network instead of "
@@ -286,6 +287,11 @@ MESH = {
     "mesh_apply": Field(
         "bool", "false: render only, contact no cluster. true: render, then install and converge the cluster.",
         default=False),
+    "mesh_kubeconfig": Field(
+        "str", "Kubeconfig file cluster mode uses on the controller; empty means $KUBECONFIG or ~/.kube/config. "
+        "Render mode never reads it.", default=""),
+    "mesh_kube_context": Field(
+        "str", "Context in mesh_kubeconfig to use; empty means the current context.", default=""),
     "mesh_render_dir": Field(
         "str", "Where rendered manifests and Helm values go; empty means build/<mesh_cluster_name> under the "
         "directory ansible-playbook runs in.", default=""),
@@ -331,7 +337,7 @@ MESH = {
         "apps by Dapr service invocation.",
         options={
             "app_id": Field("str", "Dapr app id of the instance (its Service is '<app_id>-dapr').",
-                            default="ingress", check=dns_label(58)),
+                            default="ingress", check=dns_label(58, rfc1035=True)),
             "namespace": Field("str", "Namespace of the instance; north-south HTTPRoutes live here too.",
                                default="default", check=dns_label()),
             "strategy": Field("str", "'daemonset' (one per node, needed for local redirect) or 'deployment'.",
@@ -351,10 +357,10 @@ MESH = {
         "list", "Applications in the mesh.", default=[],
         elements=Field("dict", "One app.", options={
             "name": Field("str", "App name: its Service and the base of every derived name.", required=True,
-                          check=dns_label(47)),
+                          check=dns_label(47, rfc1035=True)),
             "namespace": Field("str", "Namespace of the app.", default="default", check=dns_label()),
             "app_id": Field("str", "Dapr app id; defaults to the name.", default="",
-                            check=lambda v: dns_label(58)(v) if v else None),
+                            check=lambda v: dns_label(58, rfc1035=True)(v) if v else None),
             "port": Field("int", "Service port of the app.", default=80, minimum=1, maximum=65535),
             "target_port": Field("int", "Container port behind it; defaults to port.", default=0,
                                  minimum=0, maximum=65535),

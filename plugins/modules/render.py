@@ -113,7 +113,7 @@ releases:
   type: list
   elements: dict
 gateway_api:
-  description: Gateway API CRD release to install before Cilium (version, channel, url, enabled).
+  description: Gateway API CRDs to install before Cilium (enabled, version, channel, urls of the manifests).
   returned: always
   type: dict
 flows:

@@ -1,0 +1,57 @@
+# Copyright: sidecarless.mesh contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The filter plugins are thin: same results as the core, Ansible errors for bad input."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.sidecarless.mesh.plugins.filter.mesh import FilterModule
+from helpers import variables
+
+FILTERS = FilterModule().filters()
+
+
+def test_all_filters_are_exported():
+    assert sorted(FILTERS) == ["dapr_invoke_path", "render_mesh", "validate_mesh"]
+
+
+def test_render_mesh_ignores_unrelated_variables_and_returns_plain_data():
+    values = dict(variables(), inventory_hostname="localhost", ansible_connection="local")
+    result = FILTERS["render_mesh"](values)
+    assert result["cluster"] == "unit"
+    assert [r["name"] for r in result["releases"]] == ["cilium", "dapr", "ingress-shared", "shop-shared"]
+    assert "40-httproutes.yaml" in result["manifests"]
+    assert result["counts"]["apps"] == 1
+
+
+def test_render_mesh_reports_problems_as_a_filter_error():
+    with pytest.raises(AnsibleFilterError) as error:
+        FILTERS["render_mesh"](variables(cilium_encryption="tls", mesh_typo=1))
+    assert "cilium_encryption: must be one of" in str(error.value)
+    assert "mesh_typo: unknown variable" in str(error.value)
+
+
+def test_render_mesh_rejects_non_mappings():
+    with pytest.raises(AnsibleFilterError, match="expects a mapping"):
+        FILTERS["render_mesh"](["not", "vars"])
+
+
+def test_validate_mesh_fills_defaults():
+    settings = FILTERS["validate_mesh"]({"cilium_k8s_service_host": "x", "cilium_hubble": {"ui": False}})
+    assert settings["cilium_hubble"] == {"enabled": True, "relay": True, "ui": False,
+                                         "metrics": ["dns", "drop", "tcp", "flow", "icmp", "http"]}
+    assert settings["cilium_version"] == "1.20.0"
+
+
+def test_dapr_invoke_path():
+    assert FILTERS["dapr_invoke_path"]("/", "whoami") == [{
+        "match_type": "PathPrefix", "match": "/", "rewrite_type": "ReplacePrefixMatch",
+        "rewrite": "/v1.0/invoke/whoami.default/method//"}]
+    rules = FILTERS["dapr_invoke_path"]("/shop/", "cart", "shop")
+    assert [(r["match_type"], r["match"], r["rewrite"]) for r in rules] == [
+        ("Exact", "/shop", "/v1.0/invoke/cart.shop/method/"),
+        ("PathPrefix", "/shop", "/v1.0/invoke/cart.shop/method")]
+    with pytest.raises(AnsibleFilterError, match="must start with '/'"):
+        FILTERS["dapr_invoke_path"]("shop", "cart")

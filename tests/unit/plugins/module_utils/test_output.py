@@ -1,0 +1,102 @@
+# Copyright: sidecarless.mesh contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The render directory: layout, idempotent writes, pruning, permissions."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import yaml
+
+from ansible_collections.sidecarless.mesh.plugins.module_utils import output
+from ansible_collections.sidecarless.mesh.plugins.module_utils.render import render
+from helpers import variables
+
+
+def write(dest, rendering):
+    files = output.render_files(rendering)
+    changed, removed, _ = output.plan(str(dest), files)
+    output.write(str(dest), files, changed, removed)
+    return changed, removed
+
+
+def test_layout_matches_the_documented_interface(tmp_path):
+    rendering = render(variables())
+    write(tmp_path, rendering)
+    names = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert names == [
+        ".sidecarless-mesh",
+        "helm/cilium.values.yaml", "helm/dapr.values.yaml", "helm/ingress-shared.values.yaml",
+        "helm/releases.yaml", "helm/shop-shared.values.yaml",
+        "manifests/20-gateways.yaml", "manifests/30-services.yaml", "manifests/40-httproutes.yaml",
+        "manifests/50-network-policies.yaml", "manifests/60-local-redirect-policies.yaml",
+        "summary.txt",
+    ]
+    releases = yaml.safe_load((tmp_path / "helm" / "releases.yaml").read_text())
+    assert [r["name"] for r in releases["releases"]] == ["cilium", "dapr", "ingress-shared", "shop-shared"]
+    for entry in releases["releases"]:
+        assert set(["name", "namespace", "chart", "version"]) <= set(entry)
+        values = yaml.safe_load((tmp_path / "helm" / entry["values_file"]).read_text())
+        assert values == [r for r in rendering.releases if r.name == entry["name"]][0].values
+    docs = list(yaml.safe_load_all((tmp_path / "manifests" / "40-httproutes.yaml").read_text()))
+    assert [d["kind"] for d in docs] == ["HTTPRoute", "HTTPRoute"]
+    assert (tmp_path / "summary.txt").read_text().startswith("sidecarless.mesh 'unit'")
+
+
+def test_second_write_changes_nothing(tmp_path):
+    rendering = render(variables())
+    changed, _ = write(tmp_path, rendering)
+    assert changed
+    files = output.render_files(render(variables()))
+    assert output.plan(str(tmp_path), files)[:2] == ([], [])
+
+
+def test_files_and_directories_are_not_world_readable(tmp_path):
+    write(tmp_path / "out", render(variables()))
+    for path in [tmp_path / "out"] + list((tmp_path / "out").rglob("*")):
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        assert mode & 0o007 == 0, "%s has mode %o" % (path, mode)
+
+
+def test_a_file_with_loose_permissions_is_rewritten(tmp_path):
+    write(tmp_path, render(variables()))
+    os.chmod(tmp_path / "summary.txt", 0o644)
+    changed, _, _ = output.plan(str(tmp_path), output.render_files(render(variables())))
+    assert changed == ["summary.txt"]
+
+
+def test_objects_that_leave_the_inventory_leave_the_directory(tmp_path):
+    write(tmp_path, render(variables()))
+    smaller = render(variables(mesh_apps=[{"name": "shop"}], mesh_ingress={"local_redirect": False}))
+    changed, removed = write(tmp_path, smaller)
+    assert "manifests/60-local-redirect-policies.yaml" in removed
+    assert not (tmp_path / "manifests" / "60-local-redirect-policies.yaml").exists()
+
+
+def test_foreign_files_are_never_pruned_without_the_marker(tmp_path):
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "mine.yaml").write_text("kind: Mine\n")
+    files = output.render_files(render(variables()))
+    _, removed, _ = output.plan(str(tmp_path), files)
+    assert removed == []
+
+
+def test_destination_checks(tmp_path):
+    assert "filesystem root" in output.check_destination("/")
+    (tmp_path / "file").write_text("x")
+    assert "is not a directory" in output.check_destination(str(tmp_path / "file"))
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "README.md").write_text("x")
+    assert "already holds other files (README.md)" in output.check_destination(str(tmp_path / "repo"))
+    assert output.check_destination(str(tmp_path / "new")) is None
+    write(tmp_path / "ours", render(variables()))
+    assert output.check_destination(str(tmp_path / "ours")) is None
+
+
+def test_no_secret_material_is_rendered(tmp_path):
+    rendering = render(variables(cilium_encryption="ipsec"))
+    write(tmp_path, rendering)
+    text = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+    assert "rfc4106" not in text and "kind: Secret" not in text
+    assert "cilium-ipsec-keys" in (tmp_path / "helm" / "cilium.values.yaml").read_text()

@@ -1,0 +1,281 @@
+# Copyright: sidecarless.mesh contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""What the core renders from a model: objects, policies, Helm values, summary."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.sidecarless.mesh.plugins.module_utils import facts
+from ansible_collections.sidecarless.mesh.plugins.module_utils.model import build_mesh, collect_variables
+from ansible_collections.sidecarless.mesh.plugins.module_utils.render import render
+from conftest import load_inventory_vars
+from helpers import by_name, objects, problems, variables
+
+
+def render_inventory(name, **overrides):
+    values = load_inventory_vars(name)
+    values.update(overrides)
+    picked, unknown = collect_variables(values)
+    return render(picked, unknown)
+
+
+# -- the seed walkthrough (inventories/demo) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return render_inventory("demo")
+
+
+def test_demo_gateway_matches_the_walkthrough(demo):
+    gateway = by_name(demo, "Gateway", "default-gateway")
+    assert gateway["metadata"]["namespace"] == "default"
+    assert gateway["spec"]["gatewayClassName"] == "cilium"
+    assert gateway["spec"]["listeners"] == [{
+        "name": "default-http", "port": 80, "protocol": "HTTP",
+        "allowedRoutes": {"namespaces": {"from": "All"}},
+    }]
+
+
+def test_demo_route_rewrites_into_dapr_invocation_through_the_ingress_instance(demo):
+    route = by_name(demo, "HTTPRoute", "whoami-default-gateway")
+    assert route["spec"]["parentRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                            "name": "default-gateway"}]
+    (rule,) = route["spec"]["rules"]
+    assert rule["backendRefs"] == [{"group": "", "kind": "Service", "name": "ingress-dapr", "port": 3500}]
+    assert rule["filters"][0]["urlRewrite"]["path"] == {
+        "type": "ReplacePrefixMatch", "replacePrefixMatch": "/v1.0/invoke/whoami.default/method//"}
+
+
+def test_demo_split_is_a_gamma_route_on_the_app_service(demo):
+    route = by_name(demo, "HTTPRoute", "whoami-split")
+    assert route["spec"]["parentRefs"] == [{"group": "", "kind": "Service", "name": "whoami"}]
+    backends = route["spec"]["rules"][0]["backendRefs"]
+    assert [(b["name"], b["port"], b["weight"]) for b in backends] == [("whoami-v1", 80, 50), ("whoami-v2", 80, 50)]
+    v2 = by_name(demo, "Service", "whoami-v2")
+    assert v2["spec"]["selector"] == {"app": "whoami", "version": "v2"}
+
+
+def test_demo_policies_are_the_walkthrough_access_policies(demo):
+    ingress = by_name(demo, "CiliumNetworkPolicy", "ingress-dapr")
+    assert ingress["spec"]["endpointSelector"] == {"matchLabels": {"dapr.io/app-id": "ingress"}}
+    assert ingress["spec"]["ingress"] == [{"fromEntities": ["ingress"],
+                                           "toPorts": [{"ports": [{"port": "3500", "protocol": "TCP"}]}]}]
+    whoami = by_name(demo, "CiliumNetworkPolicy", "whoami-dapr")
+    assert {"fromEndpoints": [{"matchLabels": {"dapr.io/app-id": "ingress"}}],
+            "toPorts": [{"ports": [{"port": "50002", "protocol": "TCP"}]}]} in whoami["spec"]["ingress"]
+    assert "egress" not in whoami["spec"], "without default deny no egress rules (and no egress default deny)"
+
+
+def test_demo_local_redirect_only_touches_the_dapr_http_port(demo):
+    lrp = by_name(demo, "CiliumLocalRedirectPolicy", "ingress-dapr-local")
+    port = {"port": "3500", "protocol": "TCP", "name": "dapr-http"}
+    assert lrp["spec"]["redirectFrontend"]["serviceMatcher"] == {
+        "serviceName": "ingress-dapr", "namespace": "default", "toPorts": [port]}
+    assert lrp["spec"]["redirectBackend"] == {
+        "localEndpointSelector": {"matchLabels": {"dapr.io/app-id": "ingress"}}, "toPorts": [port]}
+
+
+def test_demo_helm_releases_in_install_order(demo):
+    entries = demo.releases_document()["releases"]
+    assert [(e["name"], e["namespace"], e["chart"], e["version"]) for e in entries] == [
+        ("cilium", "kube-system", "cilium/cilium", "1.20.0"),
+        ("dapr", "dapr-system", "dapr/dapr", "1.18.3"),
+        ("ingress-shared", "default", "oci://registry-1.docker.io/daprio/dapr-shared-chart", "1.16.0"),
+        ("whoami-shared", "default", "oci://registry-1.docker.io/daprio/dapr-shared-chart", "1.16.0"),
+    ]
+
+
+def test_demo_dapr_shared_values_fix_the_chart_defaults(demo):
+    ingress = demo.releases[2].values["shared"]
+    assert ingress["appId"] == "ingress" and ingress["strategy"] == "daemonset"
+    assert ingress["remoteURL"] == "cilium-gateway-default-gateway.default.svc.cluster.local"
+    assert ingress["remotePort"] == 80
+    assert ingress["daprd"]["image"]["tag"] == "1.18.3", "chart default 1.15.7 must be pinned to dapr_version"
+    assert ingress["daprd"]["mtls"]["enabled"] is True, "chart default false must follow the control plane"
+    assert ingress["controlPlane"]["sentry"] == {"address": "dapr-sentry.dapr-system.svc.cluster.local", "port": 443}
+    whoami = demo.releases[3].values["shared"]
+    assert whoami["strategy"] == "deployment" and whoami["deployment"] == {"replicas": 1}
+    assert whoami["remoteURL"] == "whoami.default.svc.cluster.local"
+
+
+def test_demo_cilium_values(demo):
+    values = demo.releases[0].values
+    assert values["kubeProxyReplacement"] is True
+    assert (values["k8sServiceHost"], values["k8sServicePort"]) == ("172.18.0.2", 6443)
+    assert values["encryption"] == {"enabled": True, "type": "wireguard", "nodeEncryption": False}
+    assert values["hubble"]["relay"] == {"enabled": True} and values["hubble"]["ui"] == {"enabled": True}
+    assert values["gatewayAPI"] == {"enabled": True}
+    assert values["localRedirectPolicies"] == {"enabled": True}
+    assert values["l2announcements"] == {"enabled": True}
+    assert "nodePort" not in values
+
+
+def test_every_object_carries_the_ownership_labels(demo):
+    for obj in demo.objects():
+        labels = obj["metadata"]["labels"]
+        assert labels[facts.MANAGED_BY_LABEL] == "sidecarless.mesh"
+        assert labels[facts.INSTANCE_LABEL] == "demo"
+
+
+# -- other shapes -------------------------------------------------------------------
+
+
+def test_default_deny_adds_a_baseline_and_egress_for_every_hop():
+    rendering = render(variables(mesh_default_deny=True))
+    baseline = by_name(rendering, "CiliumNetworkPolicy", "mesh-baseline")
+    assert baseline["spec"]["enableDefaultDeny"] == {"ingress": True, "egress": True}
+    dns, api = baseline["spec"]["egress"]
+    assert dns["toEndpoints"][0]["matchLabels"] == {"k8s:io.kubernetes.pod.namespace": "kube-system",
+                                                    "k8s-app": "kube-dns"}
+    assert dns["toPorts"][0]["rules"] == {"dns": [{"matchPattern": "*"}]}
+    assert api == {"toEntities": ["kube-apiserver"], "toPorts": [{"ports": [{"port": "6443", "protocol": "TCP"}]}]}
+    ingress = by_name(rendering, "CiliumNetworkPolicy", "ingress-dapr")
+    targets = [rule["toEndpoints"][0]["matchLabels"] for rule in ingress["spec"]["egress"]]
+    assert {"dapr.io/app-id": "shop"} in targets, "ingress daprd may call the app's daprd"
+    assert {"k8s:io.kubernetes.pod.namespace": "dapr-system"} in targets, "and reach the control plane"
+    plane = [rule for rule in ingress["spec"]["egress"] if "k8s:io.kubernetes.pod.namespace" in
+             rule["toEndpoints"][0]["matchLabels"]][0]
+    assert sorted(int(p["port"]) for p in plane["toPorts"][0]["ports"]) == [6500, 50001, 50005, 50006]
+
+
+def test_mutual_auth_goes_on_pod_rules_but_never_on_the_ingress_entity():
+    rendering = render(variables(mesh_mutual_auth=True, cilium_mutual_auth={"enabled": True}))
+    for policy in objects(rendering, "CiliumNetworkPolicy"):
+        for rule in policy["spec"].get("ingress", []):
+            if "fromEntities" in rule:
+                assert "authentication" not in rule, policy["metadata"]["name"]
+            else:
+                assert rule["authentication"] == {"mode": "required"}, policy["metadata"]["name"]
+    assert any("deprecated" in warning for warning in rendering.warnings)
+
+
+def test_cross_namespace_callers_carry_the_namespace_label():
+    rendering = render(variables(mesh_apps=[
+        {"name": "front", "namespace": "web"},
+        {"name": "orders", "namespace": "backend", "allowed_callers": ["front.web"]},
+    ], mesh_gateways=[]))
+    orders = by_name(rendering, "CiliumNetworkPolicy", "orders-dapr")
+    assert {"fromEndpoints": [{"matchLabels": {"dapr.io/app-id": "front", "k8s:io.kubernetes.pod.namespace": "web"}}],
+            "toPorts": [{"ports": [{"port": "50002", "protocol": "TCP"}]}]} in orders["spec"]["ingress"]
+    namespaces = [obj["metadata"]["name"] for obj in objects(rendering, "Namespace")]
+    assert namespaces == ["backend", "web"]
+
+
+def test_app_without_dapr_is_routed_directly_and_opened_to_the_gateway():
+    rendering = render(variables(mesh_apps=[{"name": "plain", "port": 8080, "dapr": {"enabled": False},
+                                             "routes": [{"gateway": "web", "path": "/p"}]}]))
+    route = by_name(rendering, "HTTPRoute", "plain-web")
+    assert route["spec"]["rules"] == [{"matches": [{"path": {"type": "PathPrefix", "value": "/p"}}],
+                                       "backendRefs": [{"group": "", "kind": "Service", "name": "plain",
+                                                        "port": 8080}]}]
+    policy = by_name(rendering, "CiliumNetworkPolicy", "plain-app")
+    assert policy["spec"]["ingress"][0]["fromEntities"] == ["ingress"]
+    assert [r.name for r in rendering.releases] == ["cilium", "dapr", "ingress-shared"]
+
+
+def test_policy_enforcement_always_adds_a_clusterwide_gateway_egress_policy():
+    rendering = render(variables(cilium_policy_enforcement_mode="always"))
+    (ccnp,) = objects(rendering, "CiliumClusterwideNetworkPolicy")
+    assert ccnp["spec"]["endpointSelector"] == {"matchLabels": {"reserved:ingress": ""}}
+    assert ccnp["spec"]["egress"][0]["toEndpoints"] == [{"matchLabels": {
+        "dapr.io/app-id": "ingress", "k8s:io.kubernetes.pod.namespace": "default"}}]
+
+
+def test_gateway_api_crds_for_cilium_1_18_add_the_experimental_tlsroute():
+    rendering = render(variables(cilium_version="1.18.12"))
+    info = rendering.gateway_api()
+    assert info["version"] == "v1.3.0"
+    assert info["urls"][0].endswith("/v1.3.0/standard-install.yaml")
+    assert info["urls"][1].endswith("/v1.3.0/config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml")
+    assert render(variables()).gateway_api()["urls"] == [
+        "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml"]
+
+
+def test_cilium_118_without_kube_proxy_replacement_uses_nodeport():
+    rendering = render(variables(cilium_version="1.18.12", cilium_kube_proxy_replacement=False,
+                                 mesh_ingress={"local_redirect": False}))
+    values = rendering.releases[0].values
+    assert values["kubeProxyReplacement"] is False and "k8sServiceHost" not in values
+    assert values["nodePort"] == {"enabled": True}
+
+
+def test_helm_value_overrides_merge_deeply_and_null_deletes():
+    rendering = render(variables(cilium_helm_values={"hubble": {"ui": {"replicas": 2}}, "policyEnforcementMode": None},
+                                 dapr_helm_values={"global": {"logAsJson": True}}))
+    cilium = rendering.releases[0].values
+    assert cilium["hubble"]["ui"] == {"enabled": True, "replicas": 2}
+    assert "policyEnforcementMode" not in cilium
+    assert rendering.releases[1].values["global"]["logAsJson"] is True
+    assert rendering.releases[1].values["global"]["mtls"] == {"enabled": True}
+
+
+def test_trust_domain_override_reaches_every_shared_instance():
+    rendering = render(variables(dapr_helm_values={"global": {"mtls": {"controlPlaneTrustDomain": "corp.example"}}}))
+    shared = rendering.releases[2].values["shared"]
+    assert shared["controlPlane"]["trustDomain"] == "corp.example"
+    assert shared["daprd"]["serviceAccountIdentityToken"]["audience"] == \
+        "spiffe://corp.example/ns/dapr-system/dapr-sentry"
+
+
+def test_non_root_prefix_renders_exact_and_prefix_rules():
+    rendering = render(variables())
+    rules = by_name(rendering, "HTTPRoute", "shop-web")["spec"]["rules"]
+    assert [r["matches"][0]["path"] for r in rules] == [{"type": "Exact", "value": "/shop"},
+                                                         {"type": "PathPrefix", "value": "/shop"}]
+
+
+def test_second_route_to_the_same_gateway_gets_a_numbered_name():
+    rendering = render(variables(mesh_apps=[{"name": "shop", "routes": [
+        {"gateway": "web", "path": "/a"}, {"gateway": "web", "path": "/b"}]}]))
+    names = sorted(obj["metadata"]["name"] for obj in objects(rendering, "HTTPRoute"))
+    assert names == ["shop-web", "shop-web-2"]
+
+
+def test_route_name_clash_is_reported():
+    found = problems(variables(mesh_apps=[
+        {"name": "shop", "routes": [{"gateway": "web", "path": "/a", "name": "same"}]},
+        {"name": "cart", "routes": [{"gateway": "web", "path": "/b", "name": "same"}]},
+    ]))
+    assert any("HTTPRoute default/same clashes" in p for p in found), found
+
+
+def test_service_name_clash_between_version_and_app_is_reported():
+    found = problems(variables(mesh_apps=[
+        {"name": "shop", "versions": [{"name": "v1", "weight": 1}]},
+        {"name": "shop-v1"},
+    ]))
+    assert any("Service default/shop-v1 clashes" in p for p in found), found
+
+
+def test_hostnames_must_fit_the_listener():
+    found = problems(variables(
+        mesh_gateways=[{"name": "web", "listeners": [{"name": "http", "port": 80, "hostname": "*.example.com"}]}],
+        mesh_apps=[{"name": "shop", "routes": [{"gateway": "web", "hostnames": ["shop.example.org"]}]}]))
+    assert any("none of ['shop.example.org'] matches the hostname" in p for p in found), found
+    render(variables(
+        mesh_gateways=[{"name": "web", "listeners": [{"name": "http", "port": 80, "hostname": "*.example.com"}]}],
+        mesh_apps=[{"name": "shop", "routes": [{"gateway": "web", "hostnames": ["a.b.example.com"]}]}]))
+
+
+def test_listener_allowing_same_namespace_rejects_foreign_routes():
+    found = problems(variables(
+        mesh_gateways=[{"name": "web", "namespace": "edge",
+                        "listeners": [{"name": "http", "port": 80, "allowed_routes": "Same"}]}]))
+    assert any("only takes routes from its own namespace" in p for p in found), found
+
+
+def test_summary_mentions_gateways_routes_splits_and_flows():
+    text = "\n".join(render(variables()).summary)
+    assert "default/web (class cilium): http HTTP:80" in text
+    assert "Exact /shop -> /v1.0/invoke/shop.default/method/" in text
+    assert "default/shop: shop-v1 90%, shop-v2 10%" in text
+    assert "default/ingress daprd (ingress) -> default/shop daprd: 50002/TCP" in text
+
+
+def test_model_resolves_callers_in_both_directions():
+    mesh = build_mesh(variables(mesh_apps=[{"name": "a"}, {"name": "b", "allowed_callers": ["a"]}], mesh_gateways=[]))
+    a, b = mesh.apps
+    assert b.callers == [a.dapr] and a.dapr.callees == [b.dapr]
+    assert mesh.ingress is None

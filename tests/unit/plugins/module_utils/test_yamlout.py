@@ -1,0 +1,48 @@
+# Copyright: sidecarless.mesh contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""The fast YAML emitter reads back as exactly the data it was given."""
+
+from __future__ import annotations
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.sidecarless.mesh.plugins.module_utils.yamlout import dump, dump_all
+
+TRICKY = ["", "yes", "No", "null", "~", "1.20.0", "0640", "1e3", "-", "- x", "a: b", "a #b", "#x", "*", "&a",
+          "!tag", "@x", "`x", "%x", "key:", ":x", " lead", "trail ", "multi\nline", "tab\tin", "quote\"s",
+          "back\\slash", "^eth0$", "k8s:io.kubernetes.pod.namespace", "spiffe://cluster.local/ns/x",
+          "/v1.0/invoke/a.b/method//", "0x1F", "0o17", "+1", ".5", ".inf", "-.inf", ".nan", "<<", "=", "ünï",
+          "[a]", "{a}", "a,b", "'single'", "on", "OFF", "y", "2001:db8::1", "12:30", "2026-11-27",
+          "del\x7f", "nul\x00", "bell\x07", "nel\x85", "bom\ufeff", "emoji\U0001f600"]
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-2 ** 63, max_value=2 ** 63 - 1),
+    st.sampled_from(TRICKY), st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20),
+)
+keys = st.one_of(st.sampled_from(TRICKY),
+                 st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12))
+data = st.recursive(scalars, lambda children: st.one_of(
+    st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=4)), max_leaves=25)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data)
+def test_round_trip_through_pyyaml(value):
+    assert yaml.safe_load(dump(value)) == value
+
+
+@given(st.lists(st.dictionaries(keys, scalars, min_size=1, max_size=3), min_size=1, max_size=4))
+def test_multi_document_round_trip(values):
+    assert list(yaml.safe_load_all(dump_all(values))) == values
+
+
+def test_every_tricky_string_survives_as_a_string():
+    for text in TRICKY:
+        loaded = yaml.safe_load(dump({"k": text, text or "empty": [text]}))
+        assert loaded == {"k": text, text or "empty": [text]}, text
+
+
+def test_block_style_with_indented_lists():
+    assert dump({"a": [{"b": 1, "c": [2]}], "d": {}}) == "a:\n  - b: 1\n    c:\n      - 2\nd: {}\n"
