@@ -24,8 +24,11 @@ from ansible_collections.sidecarless.mesh.plugins.module_utils.render import ren
 ARGUMENT_SPEC = {
     "dest": {"type": "str"},
     "write": {"type": "bool", "default": True},
+    "content": {"type": "bool", "default": True},
     "variables": {"type": "dict"},
 }
+#: Result keys that carry the rendered objects (left out with content=false).
+_CONTENT_KEYS = ("manifests", "releases", "flows")
 _DIFF_LIMIT = 200000
 
 
@@ -48,6 +51,9 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(str(exc))
 
         data = rendering.as_dict()
+        if not args["content"]:
+            for key in _CONTENT_KEYS:
+                data.pop(key)
         dest = args["dest"] or rendering.mesh.settings["mesh_render_dir"] or os.path.join(
             "build", rendering.mesh.cluster_name)
         dest = os.path.abspath(os.path.expanduser(dest))

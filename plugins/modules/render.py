@@ -37,6 +37,12 @@ options:
       - Write the render directory. V(false) only validates and returns the rendered data.
     type: bool
     default: true
+  content:
+    description:
+      - Return the rendered objects and Helm values (RV(manifests), RV(releases), RV(flows)).
+      - V(false) keeps the result small when only validation or the files matter.
+    type: bool
+    default: true
   variables:
     description:
       - Render these variables instead of the host's C(cilium_*), C(dapr_*) and C(mesh_*) variables.
@@ -74,6 +80,11 @@ EXAMPLES = r"""
   sidecarless.mesh.render:
     write: false
   register: __mesh_rendered
+
+- name: Validate the inventory, nothing else
+  sidecarless.mesh.render:
+    write: false
+    content: false
 """
 
 RETURN = r"""
@@ -105,11 +116,11 @@ summary:
   elements: str
 manifests:
   description: Rendered Kubernetes objects by manifest file name, in apply order.
-  returned: always
+  returned: when O(content=true)
   type: dict
 releases:
   description: Helm releases in install order with name, namespace, chart, version, repository, values_file and values.
-  returned: always
+  returned: when O(content=true)
   type: list
   elements: dict
 gateway_api:
@@ -118,7 +129,7 @@ gateway_api:
   type: dict
 flows:
   description: Allowed flows (from, to, ports, mutual_auth, purpose) the network policies enforce.
-  returned: always
+  returned: when O(content=true)
   type: list
   elements: dict
 counts:
@@ -139,6 +150,7 @@ def main():
         argument_spec=dict(
             dest=dict(type="str"),
             write=dict(type="bool", default=True),
+            content=dict(type="bool", default=True),
             variables=dict(type="dict"),
         ),
         supports_check_mode=True,

@@ -1,0 +1,121 @@
+# Copyright: sidecarless.mesh contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+"""site.yml in render mode, as a user runs it: real ansible-playbook runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import INVENTORIES, ROOT, load_bad_cases
+
+pytestmark = pytest.mark.slow
+PLAYBOOK = os.path.join(sys.prefix, "bin", "ansible-playbook")
+
+
+def inventory_path(name):
+    for base in ("inventories", os.path.join("tests", "inventories")):
+        path = os.path.join(ROOT, base, name)
+        if os.path.isdir(path):
+            return path
+    raise LookupError(name)
+
+
+def run(args, cwd=None, extra_env=None):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_FORCE_COLOR="0", PY_COLORS="0")
+    env.update(extra_env or {})
+    result = subprocess.run([PLAYBOOK, os.path.join(ROOT, "site.yml")] + args, cwd=cwd or ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+    return result.returncode, result.stdout
+
+
+def recap(output):
+    match = re.search(r"localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output)
+    assert match, output[-2000:]
+    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups())))
+
+
+@pytest.mark.parametrize("name", INVENTORIES)
+def test_inventory_renders_and_a_second_run_changes_nothing(name, tmp_path):
+    dest = tmp_path / "out"
+    args = ["-i", inventory_path(name), "-e", "mesh_render_dir=%s" % dest, "-e", "mesh_apply=false"]
+    code, output = run(args)
+    assert code == 0, output[-3000:]
+    assert recap(output)["changed"] == 1
+    releases = yaml.safe_load((dest / "helm" / "releases.yaml").read_text())["releases"]
+    assert releases[0]["name"] == "cilium" and releases[1]["name"] == "dapr"
+    for release in releases:
+        assert (dest / "helm" / release["values_file"]).is_file()
+    assert "Helm releases (install order):" in (dest / "summary.txt").read_text()
+    assert "Traceback" not in output
+    code, output = run(args)
+    assert code == 0 and recap(output)["changed"] == 0, output[-3000:]
+
+
+def test_demo_renders_to_build_demo_under_the_working_directory_and_prints_the_summary(tmp_path):
+    code, output = run(["-i", inventory_path("demo")], cwd=str(tmp_path))
+    assert code == 0, output[-3000:]
+    out = tmp_path / "build" / "demo"
+    manifests = sorted(p.name for p in (out / "manifests").iterdir())
+    assert manifests == ["10-lb-ipam.yaml", "20-gateways.yaml", "30-services.yaml", "40-httproutes.yaml",
+                         "50-network-policies.yaml", "60-local-redirect-policies.yaml"]
+    for line in ("default/default-gateway (class cilium)", "whoami-v1 50%, whoami-v2 50%",
+                 "/v1.0/invoke/whoami.default/method//", "Rendered to %s" % out):
+        assert line in output, line
+    kinds = [doc["kind"] for doc in yaml.safe_load_all((out / "manifests" / "50-network-policies.yaml").read_text())]
+    assert kinds == ["CiliumNetworkPolicy"] * 3
+
+
+def test_check_mode_writes_nothing_and_diff_shows_the_change(tmp_path):
+    dest = tmp_path / "out"
+    code, output = run(["-i", inventory_path("demo"), "-e", "mesh_render_dir=%s" % dest, "--check", "--diff"])
+    assert code == 0, output[-3000:]
+    assert recap(output)["changed"] == 1
+    assert not dest.exists()
+    assert "+kind: Gateway" in output
+
+
+def test_changing_the_inventory_rewrites_only_what_changed(tmp_path):
+    dest = tmp_path / "out"
+    base = ["-i", inventory_path("demo"), "-e", "mesh_render_dir=%s" % dest]
+    assert run(base)[0] == 0
+    before = {p.name: p.stat().st_mtime_ns for p in (dest / "manifests").iterdir()}
+    code, output = run(base + ["-e", '{"mesh_apps": [{"name": "whoami", "versions": [{"name": "v1", "weight": 90}, '
+                                     '{"name": "v2", "weight": 10}], "routes": [{"gateway": "default-gateway"}]}]}',
+                               "--diff"])
+    assert code == 0, output[-3000:]
+    assert re.search(r"^-\s+weight: 50$", output, re.M) and re.search(r"^\+\s+weight: 90$", output, re.M), output
+    after = {p.name: p.stat().st_mtime_ns for p in (dest / "manifests").iterdir()}
+    assert after["20-gateways.yaml"] == before["20-gateways.yaml"]
+    assert after["40-httproutes.yaml"] != before["40-httproutes.yaml"]
+
+
+def test_render_dir_holding_foreign_files_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    code, output = run(["-i", inventory_path("demo"), "-e", "mesh_render_dir=%s" % tmp_path])
+    assert code != 0
+    assert "already holds other files (notes.txt)" in output
+    assert (tmp_path / "notes.txt").read_text() == "mine" and not (tmp_path / "manifests").exists()
+
+
+BAD = load_bad_cases()
+
+
+@pytest.mark.parametrize("name,overlay,expected", BAD, ids=[case[0] for case in BAD])
+def test_bad_inventory_fails_in_validation_before_anything_is_written(name, overlay, expected, tmp_path):
+    extra = tmp_path / "bad.yml"
+    extra.write_text(yaml.safe_dump(overlay))
+    dest = tmp_path / "out"
+    code, output = run(["-i", inventory_path("demo"), "-e", "@%s" % extra, "-e", "mesh_render_dir=%s" % dest])
+    assert code == 2, output[-3000:]
+    assert "TASK [Validate the mesh inventory]" in output
+    assert "Traceback" not in output
+    for fragment in expected:
+        assert fragment in output, "%r not in output:\n%s" % (fragment, output[-3000:])
+    assert not dest.exists()
