@@ -1,14 +1,13 @@
-#!/usr/bin/env python3
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Generate role defaults, role argument specs and docs/variables.md.
 
 The inventory variables are declared once, in
 plugins/module_utils/variables.py. This script writes the files that
 document them so they cannot drift:
 
-* roles/<role>/defaults/main.yml      every variable with its default and description
-* roles/<role>/meta/argument_specs.yml the same as an Ansible argument spec
+* roles/<role>/meta/argument_specs.yml every variable as an Ansible argument spec
+                                       (description, type, choices, default)
 * docs/variables.md                    the reference for users
 
 Usage: tools/gendocs.py [--check]   (--check fails if a file is out of date)
@@ -19,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import textwrap
 
 import yaml
 
@@ -84,23 +82,11 @@ def argument_spec(field):
     return spec
 
 
-def defaults_file(groups):
-    lines = ["---", "# " + GENERATED, "# Reference with examples: docs/variables.md", ""]
-    for title, variables in groups:
-        lines.append("# --- %s %s" % (title, "-" * (70 - len(title))))
-        for name, field in variables.items():
-            for text in textwrap.wrap(field.description, 100):
-                lines.append("# " + text)
-            value = field.default_value()
-            lines.extend(dump({name: value}).rstrip("\n").split("\n"))
-            lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"
-
-
 def argument_specs_file(role):
     short, description, groups = ROLES[role]
     options = {}
-    for _, variables in groups:
+    for group in groups:
+        variables = group[1]
         for name, field in variables.items():
             options[name] = argument_spec(field)
     data = {"argument_specs": {"main": {
@@ -126,8 +112,8 @@ def _md_default(field):
 
 def _md_rows(prefix, field, rows):
     choices = " One of: %s." % ", ".join("`%s`" % c for c in field.choices) if field.choices else ""
-    rows.append("| `%s` | %s | %s | %s%s |" % (prefix, field.type, _md_default(field),
-                                              field.description.replace("|", "\\|"), choices))
+    rows.append("| `%s` | %s | %s | %s%s |" % (
+        prefix, field.type, _md_default(field), field.description.replace("|", "\\|"), choices))
     options = None
     if field.type == "dict" and field.options:
         options = field.options
@@ -167,14 +153,13 @@ def variables_md():
 
 def outputs():
     files = {os.path.join("docs", "variables.md"): variables_md()}
-    for role, (_, _, groups) in ROLES.items():
-        files[os.path.join("roles", role, "defaults", "main.yml")] = defaults_file(groups)
+    for role in ROLES:
         files[os.path.join("roles", role, "meta", "argument_specs.yml")] = argument_specs_file(role)
     return files
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--check", action="store_true", help="fail if a generated file is out of date")
     args = parser.parse_args()
     stale = []

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin behind sidecarless.mesh.render (documented in plugins/modules/render.py).
 
 Runs on the controller: gathers the cilium_/dapr_/mesh_ variables, validates
@@ -101,9 +101,9 @@ class ActionModule(ActionBase):
                 diffs.append({"prepared": "(further diffs omitted)"})
                 break
             old = before.get(rel) or ""
+            path = os.path.join(dest, rel)
             text = "".join(difflib.unified_diff(old.splitlines(True), files[rel].splitlines(True),
-                                                 os.path.join(dest, rel) + " (before)",
-                                                 os.path.join(dest, rel) + " (after)"))
+                                                path + " (before)", path + " (after)"))
             size += len(text)
             diffs.append({"prepared": text or "mode of %s changes to 0640\n" % rel})
         for rel in removed:

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters over the mesh core: render_mesh, validate_mesh, dapr_invoke_path.
 
 Each is documented in the <name>.yml file beside this one.
@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover
-    from collections import Mapping
+from collections.abc import Mapping
 
 from ansible_collections.sidecarless.mesh.plugins.module_utils.errors import MeshError
 from ansible_collections.sidecarless.mesh.plugins.module_utils.gateway import rewrite_rules

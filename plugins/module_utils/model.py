@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The mesh model: validated inventory turned into objects the renderers use.
 
 ``build_mesh(variables)`` is the one entry point. It
@@ -181,8 +181,7 @@ class Mesh(object):
 
     def routes(self):
         for app in self.apps:
-            for route in app.routes:
-                yield route
+            yield from app.routes
 
     def namespaces(self):
         """Namespaces the mesh renders objects into (sorted)."""
@@ -453,9 +452,9 @@ def _check_gateway_addresses(mesh, gateway, problems):
         address, problem = parse_ip(text)
         if problem or not blocks:
             continue
-        if not any(block_contains(block, address) for _, _, block in blocks):
+        if not any(block_contains(entry[2], address) for entry in blocks):
             problems.add("%s.addresses[%d]" % (gateway.path, index), "%s is in none of cilium_lb_ipam_pools (%s)" % (
-                text, ", ".join(block_text for _, block_text, _ in blocks)))
+                text, ", ".join(entry[1] for entry in blocks)))
 
 
 # -- apps and their Dapr instances ----------------------------------------------------

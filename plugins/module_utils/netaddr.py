@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Address parsing for LB-IPAM pools, gateway addresses and routing CIDRs.
 
 Each function returns ``(value, problem)``: the parsed value and ``None``,
@@ -30,7 +30,7 @@ def parse_network(text):
     except ValueError:
         return None, "must be a CIDR such as 10.0.0.0/16, got %r" % text
     return None, ("%r has host bits set: the network is %s (or use a range like %s-%s)" % (
-        text, loose, text.split("/")[0], loose.broadcast_address))
+        text, loose, text.split("/", maxsplit=1)[0], loose.broadcast_address))
 
 
 def parse_block(text):
@@ -39,7 +39,7 @@ def parse_block(text):
     if "/" in text:
         return parse_network(text)
     if "-" in text:
-        start_text, _, stop_text = text.partition("-")
+        start_text, stop_text = text.partition("-")[::2]
         start, problem = parse_ip(start_text)
         stop, problem2 = parse_ip(stop_text)
         if problem or problem2:

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Render a whole mesh: every Kubernetes object and Helm release, in one call.
 
 ``render(variables)`` validates the inventory variables and returns a
@@ -35,7 +35,7 @@ MANIFEST_FILES = (
 class Rendering(object):
     def __init__(self, mesh):
         self.mesh = mesh
-        self.files = OrderedDict((name, []) for name, _ in MANIFEST_FILES)
+        self.files = OrderedDict((entry[0], []) for entry in MANIFEST_FILES)
         self.releases = []
         self.flows = []
         self.summary = []
@@ -139,7 +139,7 @@ def _lb_ipam(mesh):
             if "/" in text:
                 blocks.append({"cidr": text.strip()})
             else:
-                start, _, stop = text.partition("-")
+                start, stop = text.partition("-")[::2]
                 blocks.append({"start": start.strip(), "stop": stop.strip()})
         spec = {"blocks": blocks}
         if pool["allow_first_last_ips"]:

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A small schema language for the collection's inventory variables.
 
 A ``Field`` says what one variable (or one key of a nested mapping) may hold:
@@ -23,10 +23,7 @@ from __future__ import annotations
 import difflib
 import re
 
-try:  # Mapping moved in Python 3.3; keep module_utils importable everywhere.
-    from collections.abc import Mapping, Sequence
-except ImportError:  # pragma: no cover
-    from collections import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from .errors import Problems
 
@@ -342,7 +339,7 @@ def hostname(value):
 
 def label_key(key):
     """Problem text for a Kubernetes label key, or None."""
-    prefix, _, name = key.rpartition("/")
+    prefix, name = key.rpartition("/")[::2]
     if prefix and (len(prefix) > 253 or not DNS_SUBDOMAIN_RE.match(prefix)):
         return "label key %r has an invalid prefix (must be a DNS subdomain)" % key
     if not name or len(name) > 63 or not LABEL_NAME_RE.match(name):

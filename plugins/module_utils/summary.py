@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The human summary of a rendered mesh: what a reviewer wants to see first."""
 
 from __future__ import annotations
@@ -64,17 +64,17 @@ def summary_lines(rendering):
             mesh.cluster_name, s["cilium_version"], api["version"], api["channel"], s["dapr_version"],
             s["dapr_shared_chart_version"]),
         _cilium_line(mesh),
-        "Dapr: mTLS %s, HA %s, control plane in %s" % (_onoff(s["dapr_mtls"]), _onoff(s["dapr_ha"]),
-                                                        s["dapr_namespace"]),
+        "Dapr: mTLS %s, HA %s, control plane in %s" % (
+            _onoff(s["dapr_mtls"]), _onoff(s["dapr_ha"]), s["dapr_namespace"]),
     ]
     lines.append("Gateways:")
     if not mesh.gateways:
         lines.append("  (none)")
     for gateway in mesh.gateways:
-        listeners = ", ".join("%s %s:%d host %s" % (l.name, l.protocol, l.port, l.hostname or "*")
-                              for l in gateway.listeners)
-        lines.append("  %s (class %s): %s; address %s" % (gateway.key, gateway.class_name, listeners,
-                                                         _gateway_address(mesh, gateway)))
+        listeners = ", ".join("%s %s:%d host %s" % (item.name, item.protocol, item.port, item.hostname or "*")
+                              for item in gateway.listeners)
+        lines.append("  %s (class %s): %s; address %s" % (
+            gateway.key, gateway.class_name, listeners, _gateway_address(mesh, gateway)))
     lines.append("Routes (north-south):")
     routes = list(mesh.routes())
     if not routes:
@@ -83,9 +83,9 @@ def summary_lines(rendering):
         app = route.app
         hosts = ",".join(route.hostnames) or "*"
         if app.dapr and mesh.ingress:
-            rewrites = "; ".join("%s %s -> %s" % (match["path"]["type"], match["path"]["value"],
-                                                   _rewrite_target(rewrite))
-                                 for match, rewrite in rewrite_rules(route.prefix, app.app_id, app.namespace))
+            rewrites = "; ".join(
+                "%s %s -> %s" % (match["path"]["type"], match["path"]["value"], _rewrite_target(rewrite))
+                for match, rewrite in rewrite_rules(route.prefix, app.app_id, app.namespace))
             lines.append("  %s/%s: http://%s%s via %s -> %s/%s:3500 -> app %s/%s [%s]" % (
                 route.namespace, route.name, hosts, route.prefix, route.gateway.key, mesh.ingress.namespace,
                 mesh.ingress.service_name, app.namespace, app.app_id, rewrites))
@@ -120,8 +120,8 @@ def summary_lines(rendering):
             mesh.ingress.namespace, mesh.ingress.service_name))
     lines.append("Helm releases (install order):")
     for index, release in enumerate(rendering.releases, 1):
-        lines.append("  %d. %s in %s: %s %s (%s)" % (index, release.name, release.namespace, release.chart,
-                                                    release.version, release.purpose))
+        lines.append("  %d. %s in %s: %s %s (%s)" % (
+            index, release.name, release.namespace, release.chart, release.version, release.purpose))
     if s["cilium_encryption"] == "ipsec":
         lines.append("IPsec key: Secret %s/%s, created in cluster mode, never rendered" % (
             s["cilium_namespace"], s["cilium_ipsec_secret_name"]))

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The inventory variables: the collection's public API.
 
 Three groups, one per prefix: ``cilium_*`` (the CNI and its features),
@@ -57,6 +57,11 @@ def _cidr_or_ip(value):
 def _ip(value):
     from .netaddr import parse_ip
     return parse_ip(value)[1]
+
+
+def _pool_block(value):
+    from .netaddr import parse_block
+    return parse_block(value)[1]
 
 
 def _interface_pattern(value):
@@ -161,7 +166,7 @@ CILIUM = {
             "name": Field("str", "Pool name.", required=True, check=dns_subdomain),
             "blocks": Field("list", "Address blocks: a CIDR ('192.0.2.0/28') or a 'start-stop' range "
                             "('192.0.2.10-192.0.2.20').", required=True, minimum=1,
-                            elements=Field("str", "CIDR or start-stop range.", check=lambda v: _pool_block(v))),
+                            elements=Field("str", "CIDR or start-stop range.", check=_pool_block)),
             "service_selector": Field("map", "Only Services with these labels draw from the pool (matchLabels).",
                                       default={}, value_type="str", check=labels),
             "allow_first_last_ips": Field("bool", "Hand out the network and broadcast address of a CIDR too.",
@@ -212,11 +217,6 @@ CILIUM = {
         "map", "Extra Helm values, deep-merged over the rendered ones (lists replace). The escape hatch for "
         "any chart key the variables above do not cover.", default={}),
 }
-
-
-def _pool_block(value):
-    from .netaddr import parse_block
-    return parse_block(value)[1]
 
 
 # -- dapr_* ------------------------------------------------------------------------

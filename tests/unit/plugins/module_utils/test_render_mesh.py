@@ -1,5 +1,5 @@
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the core renders from a model: objects, policies, Helm values, summary."""
 
 from __future__ import annotations
@@ -222,8 +222,8 @@ def test_trust_domain_override_reaches_every_shared_instance():
 def test_non_root_prefix_renders_exact_and_prefix_rules():
     rendering = render(variables())
     rules = by_name(rendering, "HTTPRoute", "shop-web")["spec"]["rules"]
-    assert [r["matches"][0]["path"] for r in rules] == [{"type": "Exact", "value": "/shop"},
-                                                         {"type": "PathPrefix", "value": "/shop"}]
+    assert [r["matches"][0]["path"] for r in rules] == [
+        {"type": "Exact", "value": "/shop"}, {"type": "PathPrefix", "value": "/shop"}]
 
 
 def test_second_route_to_the_same_gateway_gets_a_numbered_name():

@@ -1,5 +1,5 @@
 # Copyright: sidecarless.mesh contributors
-# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Dapr invocation rewrite, checked end to end on a model of the data plane.
 
 The model follows the upstream code (see docs/rewrite.md for the sources):
@@ -71,7 +71,7 @@ def envoy_matches(envoy_match, path):
 def envoy_rewrite(envoy_match, rewrite, path):
     if rewrite[0] == "prefix_rewrite":
         return rewrite[1] + path[len(envoy_match[1]):]
-    _, pattern, substitution = rewrite
+    pattern, substitution = rewrite[1:]
     path_only, sep, query = path.partition("?")
     result = re.sub(pattern, substitution, path_only)
     return result + sep + query

@@ -1,0 +1,144 @@
+# Copyright: sidecarless.mesh contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The quality gates, run as tests: ansible-lint, ansible-test sanity, docs, changelog, build.
+
+Each runs the real tool on the repository. A failure prints the tool's own
+output, so it reads like running the tool by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+BIN = os.path.join(sys.prefix, "bin")
+FILTERS = ("render_mesh", "validate_mesh", "dapr_invoke_path")
+MODULES = ("render",)
+ROLES = ("render",)
+
+
+def run(command, cwd=ROOT, env=None, timeout=1800):
+    full_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                    NO_COLOR="1", PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    full_env.update(env or {})
+    result = subprocess.run(command, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True, timeout=timeout, check=False)
+    return result.returncode, result.stdout
+
+
+def tracked_files():
+    code, output = run(["git", "ls-files", "-z"])
+    assert code == 0, output
+    return [name for name in output.split("\0") if name and os.path.lexists(os.path.join(ROOT, name))]
+
+
+def test_generated_docs_are_up_to_date():
+    code, output = run([sys.executable, os.path.join("tools", "gendocs.py"), "--check"])
+    assert code == 0, output
+
+
+def test_ansible_lint_production_profile():
+    code, output = run([os.path.join(BIN, "ansible-lint"), "--profile", "production", "--nocolor"])
+    assert code == 0, output[-6000:]
+    assert "Profile 'production' was required, and it passed" in output
+
+
+def test_changelog_fragments_lint():
+    code, output = run([os.path.join(BIN, "antsibull-changelog"), "lint"])
+    assert code == 0 and not output.strip(), output
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_filter_has_docs(name):
+    code, output = run([os.path.join(BIN, "ansible-doc"), "-t", "filter", "sidecarless.mesh." + name])
+    assert code == 0, output
+    assert "EXAMPLES" in output and "RETURN VALUES" in output or "RETURN" in output, output
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_has_docs(name):
+    code, output = run([os.path.join(BIN, "ansible-doc"), "-t", "module", "sidecarless.mesh." + name])
+    assert code == 0, output
+    assert "check_mode" in output and "EXAMPLES" in output
+
+
+@pytest.mark.parametrize("name", ROLES)
+def test_role_has_argument_spec_docs(name):
+    code, output = run([os.path.join(BIN, "ansible-doc"), "-t", "role", "sidecarless.mesh." + name])
+    assert code == 0, output
+    assert "mesh_apps" in output and "cilium_version" in output
+
+
+def test_every_plugin_is_listed_in_the_tests():
+    from ansible_collections.sidecarless.mesh.plugins.filter.mesh import FilterModule  # pylint: disable=import-outside-toplevel
+    assert set(FilterModule().filters()) == set(FILTERS)
+    docs = {name[:-4] for name in os.listdir(os.path.join(ROOT, "plugins", "filter")) if name.endswith(".yml")}
+    assert docs == set(FILTERS), "every filter needs a <name>.yml doc file"
+    modules = {name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules")) if name.endswith(".py")}
+    assert modules == set(MODULES)
+    roles = set(os.listdir(os.path.join(ROOT, "roles")))
+    assert roles == set(ROLES)
+
+
+@pytest.fixture(scope="module")
+def collection_tree(tmp_path_factory):
+    """The tracked files, laid out as ansible_collections/sidecarless/mesh (what ansible-test needs)."""
+    base = tmp_path_factory.mktemp("collection")
+    tree = base / "ansible_collections" / "sidecarless" / "mesh"
+    for name in tracked_files():
+        target = tree / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, name), str(target))
+    return tree
+
+
+def _install_pip_bootstrap_shim():
+    """ansible-test downloads get-pip.py from a host CI cannot reach; serve it from ensurepip instead."""
+    from ansible_test._internal.python_requirements import get_venv_packages  # pylint: disable=import-outside-toplevel
+
+    class _Python:
+        version = "%d.%d" % sys.version_info[:2]
+
+    version = get_venv_packages(_Python())["pip"]
+    cache = os.path.expanduser("~/.ansible/test/cache")
+    os.makedirs(cache, exist_ok=True)
+    shutil.copy(os.path.join(ROOT, "tests", "quality", "get_pip_shim.py"),
+                os.path.join(cache, "get_pip_%s.py" % version.replace(".", "_")))
+
+
+def test_ansible_test_sanity(collection_tree):
+    _install_pip_bootstrap_shim()
+    python = "%d.%d" % sys.version_info[:2]
+    code, output = run([os.path.join(BIN, "ansible-test"), "sanity", "--python", python, "--color", "no"],
+                       cwd=str(collection_tree), timeout=2400)
+    errors = [line for line in output.splitlines() if line.startswith(("ERROR", "FATAL"))]
+    assert code == 0, "\n".join(errors) or output[-6000:]
+
+
+def test_collection_builds_installs_and_runs_as_sidecarless_mesh_site(collection_tree, tmp_path):
+    code, output = run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path)],
+                       cwd=str(collection_tree))
+    assert code == 0, output
+    (archive,) = [p for p in tmp_path.iterdir() if p.name.endswith(".tar.gz")]
+    with open(os.path.join(ROOT, "galaxy.yml"), encoding="utf-8") as handle:
+        version = yaml.safe_load(handle)["version"]
+    assert archive.name == "sidecarless-mesh-%s.tar.gz" % version
+    installed = tmp_path / "collections"
+    code, output = run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--force", str(archive),
+                        "-p", str(installed)], cwd=str(tmp_path), env={"ANSIBLE_CONFIG": ""})
+    assert code == 0, output
+    assert not (installed / "ansible_collections" / "sidecarless" / "mesh" / "tests" / "output").exists()
+    dest = tmp_path / "rendered"
+    code, output = run([os.path.join(BIN, "ansible-playbook"), "sidecarless.mesh.site", "-i",
+                        os.path.join(ROOT, "inventories", "demo"), "-e", "mesh_render_dir=%s" % dest],
+                       cwd=str(tmp_path), env={"ANSIBLE_CONFIG": "", "ANSIBLE_COLLECTIONS_PATH": str(installed)})
+    assert code == 0, output[-4000:]
+    assert (dest / "helm" / "releases.yaml").is_file()
