@@ -32,6 +32,27 @@ _CONTENT_KEYS = ("manifests", "releases", "flows")
 _DIFF_LIMIT = 200000
 
 
+_MARKERS = ("{{", "{%", "{#")
+
+
+def _has_template(value):
+    """True if any string in ``value`` (keys included) could be a Jinja template."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any(marker in item for marker in _MARKERS):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif not isinstance(item, (int, float, bool, type(None))):
+            return True  # something lazy or unknown: let the templar decide
+    return False
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -89,7 +110,9 @@ class ActionModule(ActionBase):
                    if isinstance(name, str) and name.startswith(("cilium_", "dapr_", "mesh_")))
         templated = {}
         for name, value in raw.items():
-            templated[name] = self._templar.template(value)
+            # Templating walks the whole value; a 1000-app mesh_apps without a
+            # single template would pay for nothing.
+            templated[name] = self._templar.template(value) if _has_template(value) else value
         return collect_variables(templated)
 
     @staticmethod

@@ -20,7 +20,6 @@ directories with mode 0750: Helm values may carry what users pass through
 from __future__ import annotations
 
 import os
-import tempfile
 
 from .yamlout import dump, dump_all
 
@@ -111,14 +110,20 @@ def check_destination(dest):
 def write(dest, files, changed, removed):
     """Apply a ``plan``: write changed files atomically, delete removed ones."""
     _makedirs(dest)
+    made = set([dest])
+    suffix = ".tmp-%d" % os.getpid()
     for rel in changed:
         path = os.path.join(dest, rel)
-        _makedirs(os.path.dirname(path))
-        handle, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
+        folder = os.path.dirname(path)
+        if folder not in made:
+            _makedirs(folder)
+            made.add(folder)
+        tmp = path + suffix
         try:
+            handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 out.write(files[rel])
-            os.chmod(tmp, FILE_MODE)
+            os.chmod(tmp, FILE_MODE)  # the umask may have narrowed or (for root) widened it
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):

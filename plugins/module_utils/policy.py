@@ -118,22 +118,32 @@ def _port_list(ports):
     return [{"ports": [{"port": str(port), "protocol": protocol} for port, protocol in ports]}]
 
 
-def _ingress_rule(flow, namespace):
-    if flow.source.entity:
-        rule = {"fromEntities": [flow.source.entity]}
-    else:
-        rule = {"fromEndpoints": [flow.source.selector_from(namespace)]}
-    rule["toPorts"] = _port_list(flow.ports)
-    if flow.auth and not flow.source.entity:
-        rule["authentication"] = {"mode": "required"}
-    return rule
+class _RuleSet(object):
+    """Rules of one direction of one policy; flows with the same ports merge into one rule."""
 
+    def __init__(self, direction):
+        self.direction = direction
+        self.rules = []
+        self._index = {}
 
-def _egress_rule(flow, namespace):
-    rule = {"toEndpoints": [flow.destination.selector_from(namespace)], "toPorts": _port_list(flow.ports)}
-    if flow.auth and not flow.destination.entity:
-        rule["authentication"] = {"mode": "required"}
-    return rule
+    def add(self, flow, namespace):
+        peer = flow.source if self.direction == "ingress" else flow.destination
+        auth = flow.auth and not peer.entity
+        kind = ("from" if self.direction == "ingress" else "to") + ("Entities" if peer.entity else "Endpoints")
+        key = (kind, tuple(flow.ports), auth)
+        entry = self._index.get(key)
+        if entry is None:
+            rule = {kind: [], "toPorts": _port_list(flow.ports)}
+            if auth:
+                rule["authentication"] = {"mode": "required"}
+            entry = self._index[key] = (rule, set())
+            self.rules.append(rule)
+        rule, seen = entry
+        member = peer.entity if peer.entity else peer.selector_from(namespace)
+        member_key = peer.entity or tuple(sorted(member["matchLabels"].items()))
+        if member_key not in seen:
+            seen.add(member_key)
+            rule[kind].append(member)
 
 
 def render_policies(mesh):
@@ -146,16 +156,14 @@ def render_policies(mesh):
     for flow in flows + egress_flows:
         for peer in (flow.destination, flow.source):
             if peer.subject and peer.key not in by_key:
-                by_key[peer.key] = {"peer": peer, "ingress": [], "egress": []}
+                by_key[peer.key] = {"peer": peer, "ingress": _RuleSet("ingress"), "egress": _RuleSet("egress")}
                 subjects.append(peer.key)
     for flow in flows:
         if flow.destination.subject:
-            entry = by_key[flow.destination.key]
-            entry["ingress"].append(_ingress_rule(flow, flow.destination.namespace))
+            by_key[flow.destination.key]["ingress"].add(flow, flow.destination.namespace)
     for flow in egress_flows:
         if flow.source.subject:
-            entry = by_key[flow.source.key]
-            entry["egress"].append(_egress_rule(flow, flow.source.namespace))
+            by_key[flow.source.key]["egress"].add(flow, flow.source.namespace)
     policies = []
     if default_deny:
         for namespace in mesh.namespaces():
@@ -163,13 +171,14 @@ def render_policies(mesh):
     for key in subjects:
         entry = by_key[key]
         peer = entry["peer"]
-        if not entry["ingress"] and not entry["egress"]:
+        ingress, egress = entry["ingress"].rules, entry["egress"].rules
+        if not ingress and not egress:
             continue
         spec = {"endpointSelector": {"matchLabels": dict(peer.labels)}}
-        if entry["ingress"]:
-            spec["ingress"] = _dedupe(entry["ingress"])
-        if entry["egress"]:
-            spec["egress"] = _dedupe(entry["egress"])
+        if ingress:
+            spec["ingress"] = ingress
+        if egress:
+            spec["egress"] = egress
         policies.append(resource(API_VERSION, "CiliumNetworkPolicy",
                                  metadata(mesh, peer.policy_name, peer.namespace), spec))
     if mesh.settings["cilium_policy_enforcement_mode"] == "always":
@@ -177,14 +186,6 @@ def render_policies(mesh):
         if gateway_egress:
             policies.append(_gateway_egress(mesh, gateway_egress))
     return policies
-
-
-def _dedupe(rules):
-    seen = []
-    for rule in rules:
-        if rule not in seen:
-            seen.append(rule)
-    return seen
 
 
 def _baseline(mesh, namespace):
@@ -214,9 +215,12 @@ def _gateway_egress(mesh, flows):
 
     Only a cluster-wide policy can select the reserved:ingress identity.
     """
+    rules = _RuleSet("egress")
+    for flow in flows:
+        rules.add(flow, None)
     spec = {
         "endpointSelector": {"matchLabels": {"reserved:ingress": ""}},
-        "egress": _dedupe([_egress_rule(flow, None) for flow in flows]),
+        "egress": rules.rules,
     }
     return resource(API_VERSION, "CiliumClusterwideNetworkPolicy",
                     metadata(mesh, "%s-%s" % (GATEWAY_EGRESS_NAME, mesh.cluster_name)), spec)

@@ -316,7 +316,7 @@ def dns_label(max_length=63, rfc1035=False):
     start = "a letter" if rfc1035 else "a letter or digit"
 
     def _check(value):
-        if not pattern.match(value) or len(value) > max_length:
+        if not pattern.fullmatch(value) or len(value) > max_length:
             return ("must be a DNS label: lowercase letters, digits and '-', starting with %s and ending "
                     "with a letter or digit, at most %d characters; got %s" % (start, max_length, describe(value)))
         return None
@@ -324,14 +324,14 @@ def dns_label(max_length=63, rfc1035=False):
 
 
 def dns_subdomain(value):
-    if not DNS_SUBDOMAIN_RE.match(value) or len(value) > 253:
+    if not DNS_SUBDOMAIN_RE.fullmatch(value) or len(value) > 253:
         return ("must be a DNS subdomain: lowercase letters, digits, '-' and '.', at most 253 "
                 "characters; got %s" % describe(value))
     return None
 
 
 def hostname(value):
-    if len(value) > 253 or not HOSTNAME_RE.match(value):
+    if len(value) > 253 or not HOSTNAME_RE.fullmatch(value):
         return ("must be a lowercase DNS hostname, optionally starting with '*.' (e.g. shop.example.com, "
                 "*.example.com); got %s" % describe(value))
     return None
@@ -340,9 +340,9 @@ def hostname(value):
 def label_key(key):
     """Problem text for a Kubernetes label key, or None."""
     prefix, name = key.rpartition("/")[::2]
-    if prefix and (len(prefix) > 253 or not DNS_SUBDOMAIN_RE.match(prefix)):
+    if prefix and (len(prefix) > 253 or not DNS_SUBDOMAIN_RE.fullmatch(prefix)):
         return "label key %r has an invalid prefix (must be a DNS subdomain)" % key
-    if not name or len(name) > 63 or not LABEL_NAME_RE.match(name):
+    if not name or len(name) > 63 or not LABEL_NAME_RE.fullmatch(name):
         return "label key %r is invalid (name part: alphanumerics, '-', '_', '.', at most 63 characters)" % key
     return None
 
@@ -353,6 +353,6 @@ def labels(value):
         message = label_key(key)
         if message:
             return message
-        if len(item) > 63 or not LABEL_VALUE_RE.match(item):
+        if len(item) > 63 or not LABEL_VALUE_RE.fullmatch(item):
             return "label %s=%r has an invalid value (alphanumerics, '-', '_', '.', at most 63 characters)" % (key, item)
     return None

@@ -20,13 +20,13 @@ _VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
 
 
 def _semver(value):
-    if not _VERSION_RE.match(value):
+    if not _VERSION_RE.fullmatch(value):
         return "must be a full release version like 1.20.0, got %r" % value
     return None
 
 
 def _gateway_api_version(value):
-    if value and not re.match(r"^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$", value):
+    if value and not re.fullmatch(r"^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$", value):
         return "must be a Gateway API release tag like v1.6.1 (or empty for the default of the Cilium line), got %r" % value
     return None
 
@@ -40,12 +40,6 @@ def _path_prefix(value):
         return "must be a plain path without '?', '#' or '%%2F', got %r" % value
     if len(value) > 900:
         return "must be at most 900 characters"
-    return None
-
-
-def _port_name(value):
-    if not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", value) or len(value) > 15 or not re.search(r"[a-z]", value):
-        return "must be an IANA port name (lowercase letters, digits, '-', at most 15 characters, one letter at least), got %r" % value
     return None
 
 

@@ -48,6 +48,10 @@ def _escape(char):
     return "\\U%08x" % code
 
 
+_SCALARS = {}
+_KEYS = {}
+
+
 def _scalar(value):
     if value is None:
         return "null"
@@ -60,45 +64,55 @@ def _scalar(value):
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else _quoted(str(value))
     text = str(value)
-    if (_PLAIN.match(text) and not _RESERVED.match(text) and not _NUMBER_LIKE.match(text)
-            and not text.endswith(":") and ": " not in text and " #" not in text):
-        return text
-    return _quoted(text)
+    cached = _SCALARS.get(text)
+    if cached is None:
+        if (_PLAIN.fullmatch(text) and not _RESERVED.fullmatch(text) and not _NUMBER_LIKE.match(text)
+                and not text.endswith(":") and ": " not in text and " #" not in text):
+            cached = text
+        else:
+            cached = _quoted(text)
+        if len(_SCALARS) < 100000:
+            _SCALARS[text] = cached
+    return cached
 
 
 def _key(key):
     key = str(key)
-    if _KEY_PLAIN.match(key) and not _RESERVED.match(key):
-        return key
-    return _quoted(key)
+    cached = _KEYS.get(key)
+    if cached is None:
+        cached = key if _KEY_PLAIN.fullmatch(key) and not _RESERVED.fullmatch(key) else _quoted(key)
+        if len(_KEYS) < 100000:
+            _KEYS[key] = cached
+    return cached
 
 
-def _emit(value, indent, out):
-    """Append lines for a mapping or list ``value`` at ``indent`` spaces."""
+def _emit(value, indent, out, first=None):
+    """Append lines for a non-empty mapping or list ``value`` at ``indent`` spaces.
+
+    ``first`` replaces the indentation of the first line (the "- " of a
+    mapping that is a list item).
+    """
     pad = " " * indent
+    lead = pad if first is None else first
     if isinstance(value, dict):
         for key, item in value.items():
-            head = pad + _key(key) + ":"
-            if isinstance(item, dict) and item:
-                out.append(head)
-                _emit(item, indent + 2, out)
-            elif isinstance(item, list) and item:
+            head = lead + _key(key) + ":"
+            lead = pad
+            if item and isinstance(item, (dict, list)):
                 out.append(head)
                 _emit(item, indent + 2, out)
             else:
                 out.append(head + " " + _inline(item))
     else:
         for item in value:
-            if isinstance(item, dict) and item:
-                first = []
-                _emit(item, indent + 2, first)
-                first[0] = pad + "- " + first[0][indent + 2:]
-                out.extend(first)
-            elif isinstance(item, list) and item:
-                out.append(pad + "-")
+            if item and isinstance(item, dict):
+                _emit(item, indent + 2, out, first=lead + "- ")
+            elif item and isinstance(item, list):
+                out.append(lead + "-")
                 _emit(item, indent + 2, out)
             else:
-                out.append(pad + "- " + _inline(item))
+                out.append(lead + "- " + _inline(item))
+            lead = pad
 
 
 def _inline(value):
@@ -111,7 +125,7 @@ def _inline(value):
 
 def dump(value):
     """YAML text of one document (no ``---``), ending with a newline."""
-    if isinstance(value, (dict, list)) and value:
+    if value and isinstance(value, (dict, list)):
         out = []
         _emit(value, 0, out)
         return "\n".join(out) + "\n"

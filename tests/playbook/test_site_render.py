@@ -115,7 +115,7 @@ def test_bad_inventory_fails_in_validation_before_anything_is_written(name, over
     dest = tmp_path / "out"
     code, output = run(["-i", inventory_path("demo"), "-e", "@%s" % extra, "-e", "mesh_render_dir=%s" % dest])
     assert code == 2, output[-3000:]
-    assert "TASK [Validate the mesh inventory]" in output
+    assert "TASK [sidecarless.mesh.render : Validate the inventory and write the render directory]" in output
     assert "Traceback" not in output
     for fragment in expected:
         assert fragment in output, "%r not in output:\n%s" % (fragment, output[-3000:])

@@ -76,6 +76,11 @@ def test_dns_label_rfc1035_rejects_leading_digit_but_rfc1123_accepts_it():
     assert dns_label(5)("abcdef") is not None
 
 
+def test_a_trailing_newline_does_not_sneak_through_name_checks():
+    assert dns_label()("whoami\n") is not None
+    assert check(Field("str", "", check=dns_label()), "whoami\n")
+
+
 def test_plain_unwraps_subclasses_into_builtin_types():
     class Tagged(str):
         pass

@@ -14,7 +14,7 @@ TRICKY = ["", "yes", "No", "null", "~", "1.20.0", "0640", "1e3", "-", "- x", "a:
           "!tag", "@x", "`x", "%x", "key:", ":x", " lead", "trail ", "multi\nline", "tab\tin", "quote\"s",
           "back\\slash", "^eth0$", "k8s:io.kubernetes.pod.namespace", "spiffe://cluster.local/ns/x",
           "/v1.0/invoke/a.b/method//", "0x1F", "0o17", "+1", ".5", ".inf", "-.inf", ".nan", "<<", "=", "ünï",
-          "[a]", "{a}", "a,b", "'single'", "on", "OFF", "y", "2001:db8::1", "12:30", "2026-11-27",
+          "[a]", "{a}", "a,b", "'single'", "on", "OFF", "y", "2001:db8::1", "12:30", "2026-11-27", "key\n", "x\n\n",
           "del\x7f", "nul\x00", "bell\x07", "nel\x85", "bom\ufeff", "emoji\U0001f600"]
 
 scalars = st.one_of(
