@@ -8,18 +8,20 @@ LINK   := .collections/ansible_collections/sidecarless/mesh
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup setup-test link lint sanity units docs changelog bench clean
+.PHONY: demo test setup setup-test link docs bench clean
 
 demo: setup
 	$(BIN)/ansible-playbook site.yml -i inventories/demo
 
 test: setup-test
-	$(BIN)/python tests/run.py
+	$(BIN)/python -m pytest
 
 setup: $(VENV)/.runtime link
 setup-test: $(VENV)/.test link
 
 $(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "sidecarless.mesh needs Python 3.11 or later (found: $$($(PYTHON) --version 2>&1)); run make PYTHON=python3.11 ..."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
 
