@@ -103,7 +103,7 @@ def main():
             variables = mesh_variables(size)
             inventory = os.path.join(work, "inv%d" % size)
             write_inventory(inventory, variables)
-            core = min(core_time(variables) for _ in range(args.runs))
+            core = min(core_time(variables) for attempt in range(args.runs))
             walls = []
             for attempt in range(args.runs):
                 dest = os.path.join(work, "out%d-%d" % (size, attempt))
@@ -112,8 +112,8 @@ def main():
             tasks = walls[0][1]
             memory = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
             rows.append((size, wall, tasks, core[0], core[1], core[2], memory))
-    print("%6s %10s %7s %9s %8s %6s %10s" % ("apps", "wall (s)", "tasks", "core (s)", "objects", "files",
-                                            "peak MiB"))
+    header = ("apps", "wall (s)", "tasks", "core (s)", "objects", "files", "peak MiB")
+    print("%6s %10s %7s %9s %8s %6s %10s" % header)
     for size, wall, tasks, core, objects, files, memory in rows:
         print("%6d %10.2f %7d %9.3f %8d %6d %10.0f" % (size, wall, tasks, core, objects, files, memory))
     if len(rows) > 1:
