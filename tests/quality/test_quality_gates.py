@@ -21,7 +21,7 @@ from conftest import ROOT
 pytestmark = pytest.mark.slow
 BIN = os.path.join(sys.prefix, "bin")
 FILTERS = ("render_mesh", "validate_mesh", "dapr_invoke_path")
-MODULES = ("render",)
+MODULES = ("ipsec_key", "k8s_apply", "render")
 ROLES = ("render",)
 
 
@@ -67,7 +67,7 @@ def test_filter_has_docs(name):
 def test_module_has_docs(name):
     code, output = run([os.path.join(BIN, "ansible-doc"), "-t", "module", "sidecarless.mesh." + name])
     assert code == 0, output
-    assert "check_mode" in output and "EXAMPLES" in output
+    assert "check_mode" in output and "EXAMPLES" in output and "RETURN VALUES" in output
 
 
 @pytest.mark.parametrize("name", ROLES)

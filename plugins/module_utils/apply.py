@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: sidecarless.mesh contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Apply a set of rendered objects and prune what left it: the decisions, without I/O.
+
+The k8s_apply module does the API calls (server-side apply through
+kubernetes.core's client); this file decides what counts as a change and
+which live objects are ours to prune, so both are unit-testable.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from . import facts
+
+FIELD_MANAGER = "sidecarless.mesh"
+
+#: Kinds the collection renders and may prune (Namespaces are never pruned:
+#: deleting one deletes everything in it).
+PRUNE_KINDS = (
+    ("v1", "Service"),
+    ("gateway.networking.k8s.io/v1", "Gateway"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ("cilium.io/v2", "CiliumNetworkPolicy"),
+    ("cilium.io/v2", "CiliumClusterwideNetworkPolicy"),
+    ("cilium.io/v2", "CiliumLocalRedirectPolicy"),
+    ("cilium.io/v2", "CiliumLoadBalancerIPPool"),
+    ("cilium.io/v2alpha1", "CiliumL2AnnouncementPolicy"),
+)
+
+_SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink",
+                    "deletionTimestamp", "deletionGracePeriodSeconds")
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def ref(obj):
+    """(apiVersion, kind, namespace, name) of an object."""
+    meta = obj.get("metadata") or {}
+    return (obj.get("apiVersion"), obj.get("kind"), meta.get("namespace") or "", meta.get("name"))
+
+
+def describe(obj_ref):
+    api_version, kind, namespace, name = obj_ref
+    return "%s %s" % (kind, "%s/%s" % (namespace, name) if namespace else name)
+
+
+def comparable(obj):
+    """The object without what the server maintains (status, resourceVersion, managedFields...)."""
+    if obj is None:
+        return None
+    result = copy.deepcopy(obj)
+    result.pop("status", None)
+    meta = result.get("metadata") or {}
+    for key in _SERVER_METADATA:
+        meta.pop(key, None)
+    annotations = meta.get("annotations")
+    if annotations:
+        annotations.pop(_LAST_APPLIED, None)
+        if not annotations:
+            meta.pop("annotations")
+    return result
+
+
+def is_change(before, after):
+    """True when ``after`` (the server's answer to an apply) differs from ``before``."""
+    if before is None:
+        return True
+    return comparable(before) != comparable(after)
+
+
+def owner_selector(instance):
+    """Label selector of the objects one mesh instance owns."""
+    return "%s=%s,%s=%s" % (facts.MANAGED_BY_LABEL, facts.MANAGED_BY_VALUE, facts.INSTANCE_LABEL, instance)
+
+
+def owned(obj, instance):
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return labels.get(facts.MANAGED_BY_LABEL) == facts.MANAGED_BY_VALUE and labels.get(facts.INSTANCE_LABEL) == instance
+
+
+def prune_candidates(live_items, desired_refs, instance):
+    """Live objects owned by ``instance`` that the desired set no longer holds.
+
+    Ownership is checked again here even though the list was filtered by
+    label selector: a server or proxy that ignores the selector must not make
+    the module delete foreign objects.
+    """
+    result = []
+    for item in live_items:
+        if owned(item, instance) and ref(item) not in desired_refs:
+            result.append(item)
+    return sorted(result, key=ref)
+
+
+def check_resources(resources, instance):
+    """Problems with the objects to apply (before any API call)."""
+    problems = []
+    seen = set()
+    for index, obj in enumerate(resources):
+        where = "resources[%d]" % index
+        if not isinstance(obj, dict):
+            problems.append("%s: must be a mapping (a Kubernetes object)" % where)
+            continue
+        obj_ref = ref(obj)
+        if not obj_ref[0] or not obj_ref[1] or not obj_ref[3]:
+            problems.append("%s: needs apiVersion, kind and metadata.name" % where)
+            continue
+        if obj_ref in seen:
+            problems.append("%s: %s appears twice" % (where, describe(obj_ref)))
+        seen.add(obj_ref)
+        if instance and obj_ref[1] != "Namespace" and not owned(obj, instance):
+            problems.append("%s: %s lacks the ownership labels %s; prune could not find it again" % (
+                where, describe(obj_ref), owner_selector(instance)))
+    return problems
