@@ -32,6 +32,9 @@ from ansible_collections.sidecarless.mesh.plugins.module_utils.variables import 
 
 GENERATED = "Generated from plugins/module_utils/variables.py by tools/gendocs.py; do not edit."
 
+_RENDERS_ALL = ("The role renders the whole mesh from every cilium_*, dapr_* and mesh_* variable (see "
+                "docs/variables.md); the options below are the ones that shape what it does.")
+
 #: role -> (short description, description, variable groups)
 ROLES = {
     "render": (
@@ -43,6 +46,33 @@ ROLES = {
             "(mesh_render_dir) and prints a summary. Contacts no cluster.",
         ],
         (("Cilium", CILIUM), ("Dapr", DAPR), ("Mesh", MESH)),
+    ),
+    "cilium": (
+        "Install or upgrade Cilium and wait until it is ready",
+        [
+            "Installs the Cilium Helm release with the rendered values, creates (or rotates) the IPsec key Secret, "
+            "optionally removes kube-proxy first, and waits for the agents, Envoy, operator and Hubble.",
+            _RENDERS_ALL,
+        ],
+        (("Cilium", CILIUM),),
+    ),
+    "dapr": (
+        "Install or upgrade the Dapr control plane and wait until it is ready",
+        ["Installs the Dapr Helm release with the rendered values and waits for operator, sentry, placement, "
+         "scheduler and injector.", _RENDERS_ALL],
+        (("Dapr", DAPR),),
+    ),
+    "dapr_shared": (
+        "Install one Dapr Shared release per ingress and app instance",
+        ["Installs the Dapr Shared chart once per instance (the ingress daprd and one per app with Dapr) with the "
+         "rendered values.", _RENDERS_ALL],
+        (("Dapr", DAPR),),
+    ),
+    "mesh": (
+        "Apply the rendered mesh objects, prune what left the inventory, wait for gateways",
+        ["Applies every rendered object with server-side apply in one call, prunes owned objects that left the "
+         "inventory, waits for each Gateway to be Programmed and reports its address.", _RENDERS_ALL],
+        (("Mesh", MESH),),
     ),
 }
 

@@ -78,6 +78,8 @@ class ActionModule(ActionBase):
         dest = args["dest"] or rendering.mesh.settings["mesh_render_dir"] or os.path.join(
             "build", rendering.mesh.cluster_name)
         dest = os.path.abspath(os.path.expanduser(dest))
+        if "kubeconfig" in data["kube_auth"]:
+            data["kube_auth"]["kubeconfig"] = os.path.expanduser(data["kube_auth"]["kubeconfig"])
         result.update(data)
         result["dest"] = dest
         result["changed"] = False

@@ -52,17 +52,22 @@ class Rendering(object):
         return result
 
     def gateway_api(self):
+        """The Gateway API CRDs to install before Cilium: files, URLs, pinned checksums."""
         mesh = self.mesh
         channel = mesh.settings["cilium_gateway_api"]["channel"]
         version = mesh.gateway_api_version
-        urls = [facts.GATEWAY_API_RELEASE_URL.format(version=version, channel=channel)]
-        if channel == "standard" and facts.version_tuple(version) < facts.GATEWAY_API_TLSROUTE_STANDARD_FROM:
-            urls.append(facts.GATEWAY_API_TLSROUTE_URL.format(version=version))
+        pinned = facts.GATEWAY_API_CRDS.get((version, channel))
+        crds = []
+        for path, sha256 in pinned or ():
+            crds.append({"file": path, "url": facts.GATEWAY_API_RAW_URL.format(version=version, path=path),
+                         "sha256": sha256})
         return {
             "enabled": mesh.settings["cilium_gateway_api"]["enabled"],
             "version": version,
             "channel": channel,
-            "urls": urls,
+            "release_url": facts.GATEWAY_API_RELEASE_URL.format(version=version, channel=channel),
+            "crds": crds,
+            "pinned": pinned is not None,
         }
 
     def releases_document(self):
@@ -82,7 +87,18 @@ class Rendering(object):
                        "mutual_auth": flow.auth, "purpose": flow.purpose} for flow in self.flows],
             "counts": {"objects": len(self.objects()), "releases": len(self.releases),
                        "apps": len(self.mesh.apps), "gateways": len(self.mesh.gateways)},
+            "kube_auth": self.kube_auth(),
         }
+
+    def kube_auth(self):
+        """Connection options for kubernetes.core modules (module_defaults of cluster-mode roles)."""
+        settings = self.mesh.settings
+        auth = {}
+        if settings["mesh_kubeconfig"]:
+            auth["kubeconfig"] = settings["mesh_kubeconfig"]
+        if settings["mesh_kube_context"]:
+            auth["context"] = settings["mesh_kube_context"]
+        return auth
 
 
 def render(variables, unknown=()):

@@ -67,6 +67,13 @@ def summary_lines(rendering):
         "Dapr: mTLS %s, HA %s, control plane in %s" % (
             _onoff(s["dapr_mtls"]), _onoff(s["dapr_ha"]), s["dapr_namespace"]),
     ]
+    if api["enabled"]:
+        if api["pinned"]:
+            lines.append("Gateway API CRDs (installed before Cilium): %s %s, %d files with pinned SHA-256" % (
+                api["version"], api["channel"], len(api["crds"])))
+        else:
+            lines.append("Gateway API CRDs (installed before Cilium): %s %s, no pinned checksums: cluster mode needs "
+                         "gateway_api_src or gateway_api_checksums" % (api["version"], api["channel"]))
     lines.append("Gateways:")
     if not mesh.gateways:
         lines.append("  (none)")

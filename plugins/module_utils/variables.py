@@ -207,6 +207,15 @@ CILIUM = {
         default=False),
     "cilium_operator_replicas": Field(
         "int", "Replicas of cilium-operator; 0 keeps the chart default (2).", default=0, minimum=0, maximum=10),
+    "cilium_wait_timeout": Field(
+        "int", "Cluster mode: seconds to wait for agents, operator, Envoy and Hubble to be ready.", default=600,
+        minimum=30, maximum=7200),
+    "cilium_migrate_from_kube_proxy": Field(
+        "bool", "Cluster mode: remove kube-proxy (DaemonSet, ConfigMap, its iptables rules on every mesh_nodes host) "
+        "before installing Cilium with kube-proxy replacement. Service traffic is down in between.", default=False),
+    "cilium_ipsec_rotate": Field(
+        "bool", "Cluster mode: rotate the IPsec key (next id) on this run; refused while Cilium rolls out.",
+        default=False),
     "cilium_helm_values": Field(
         "map", "Extra Helm values, deep-merged over the rendered ones (lists replace). The escape hatch for "
         "any chart key the variables above do not cover.", default={}),
@@ -229,6 +238,9 @@ DAPR = {
                      "placement and injector).", default=False),
     "dapr_mtls": Field("bool", "Dapr mTLS between daprd instances; applied to the control plane and to every "
                        "Dapr Shared instance alike.", default=True),
+    "dapr_wait_timeout": Field(
+        "int", "Cluster mode: seconds to wait for the control plane and every Dapr Shared instance.", default=600,
+        minimum=30, maximum=7200),
     "dapr_helm_values": Field("map", "Extra control-plane Helm values, deep-merged over the rendered ones.",
                               default={}),
     "dapr_shared_chart": Field("str", "Chart reference of Dapr Shared.", default=facts.DAPR_SHARED_CHART),
@@ -371,6 +383,9 @@ MESH = {
                                      "routes.", default=[], elements=Field("str", "Caller app id.")),
             "dapr": _APP_DAPR,
         })),
+    "mesh_wait_timeout": Field(
+        "int", "Cluster mode: seconds to wait for each Gateway to be Programmed (have an address).", default=300,
+        minimum=10, maximum=7200),
     "mesh_default_deny": Field(
         "bool", "Deny all traffic in the mesh namespaces except the declared flows, DNS, the Dapr control "
         "plane and the API server (kubelet probes stay allowed).", default=False),

@@ -64,6 +64,7 @@ attributes:
   platform:
     support: full
     platforms: all
+    description: Runs where the Kubernetes API is reachable, usually the controller (localhost).
 """
 
 EXAMPLES = r"""
@@ -112,8 +113,15 @@ except ImportError:
 try:
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
     from urllib3.exceptions import HTTPError as TransportError
-except ImportError:
-    DynamicApiError = NotFoundError = TransportError = Exception
+except ImportError:  # reported by AnsibleK8SModule's requirement check
+    class DynamicApiError(Exception):
+        pass
+
+    class NotFoundError(DynamicApiError):
+        pass
+
+    class TransportError(Exception):
+        pass
 
 FIELD_MANAGER = "sidecarless.mesh"
 

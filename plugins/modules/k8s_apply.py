@@ -71,6 +71,7 @@ attributes:
   platform:
     support: full
     platforms: all
+    description: Runs where the Kubernetes API is reachable, usually the controller (localhost).
 notes:
   - The module needs the APIs of the objects it applies to be served; install the Gateway API CRDs and Cilium first.
 """
@@ -137,7 +138,17 @@ try:
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
     from urllib3.exceptions import HTTPError as TransportError
 except ImportError:  # reported by AnsibleK8SModule's requirement check
-    DynamicApiError = NotFoundError = ResourceNotFoundError = TransportError = Exception
+    class DynamicApiError(Exception):
+        pass
+
+    class NotFoundError(DynamicApiError):
+        pass
+
+    class ResourceNotFoundError(Exception):
+        pass
+
+    class TransportError(Exception):
+        pass
 
 
 def argument_spec():
@@ -206,7 +217,7 @@ class Applier(object):
     def prune(self, resources, instance, kinds):
         desired = set(plan.ref(obj) for obj in resources)
         for text in kinds:
-            api_version, _, kind = text.rpartition("/")
+            api_version, kind = text.rpartition("/")[::2]
             try:
                 resource = self.resource(api_version, kind)
             except ResourceNotFoundError:

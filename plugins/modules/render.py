@@ -137,6 +137,11 @@ counts:
   description: Number of objects, releases, apps and gateways rendered.
   returned: always
   type: dict
+kube_auth:
+  description: Connection options (kubeconfig, context) from C(mesh_kubeconfig) and C(mesh_kube_context), for
+    C(module_defaults) of kubernetes.core and sidecarless.mesh modules.
+  returned: always
+  type: dict
 cluster:
   description: The mesh name (C(mesh_cluster_name)).
   returned: always

@@ -135,3 +135,20 @@ def test_dapr_shared_service_naming_matches_the_chart_templates(upstream):
     assert "Service <shared.appId>-dapr" in text
     assert "dapr-http 3500" in text and "dapr-internal 50002" in text
     assert "dapr.io/app-id=<shared.appId>" in text
+
+
+def test_pinned_gateway_api_checksums_match_the_upstream_crds(upstream):
+    """The v1.6.1 standard CRDs in the upstream data are the release's files: their hashes must match ours."""
+    import hashlib
+
+    from ansible_collections.sidecarless.mesh.plugins.module_utils import facts
+
+    pinned = dict(facts.GATEWAY_API_CRDS[("v1.6.1", "standard")])
+    checked = 0
+    for name in sorted(os.listdir(os.path.join(upstream, "gateway-api", "standard"))):
+        key = "standard/" + name
+        if key in pinned:
+            with open(os.path.join(upstream, "gateway-api", "standard", name), "rb") as handle:
+                assert hashlib.sha256(handle.read()).hexdigest() == pinned[key], name
+            checked += 1
+    assert checked >= 7

@@ -28,6 +28,10 @@ import yaml
 
 #: (group, version, plural, kind, namespaced)
 RESOURCES = [
+    ("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False),
+    ("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "ValidatingAdmissionPolicy", False),
+    ("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding",
+     False),
     ("", "v1", "namespaces", "Namespace", False),
     ("", "v1", "services", "Service", True),
     ("", "v1", "secrets", "Secret", True),
@@ -58,8 +62,9 @@ def _merge(live, patch):
 
 
 class FakeAPIServer(object):
-    def __init__(self, resources=None):
+    def __init__(self, resources=None, program_gateways=False):
         self.resources = list(resources or RESOURCES)
+        self.program_gateways = program_gateways  # act like Cilium: give each Gateway an address
         self.objects = {}  # (group, version, plural, namespace, name) -> object
         self.requests = []  # (method, path, query) of every request, for tests that count writes
         self._version = 0
@@ -122,6 +127,12 @@ class FakeAPIServer(object):
         meta.setdefault("creationTimestamp", "2026-11-27T00:00:00Z")
         meta["resourceVersion"] = str(self._version)
         meta["generation"] = int(meta.get("generation", 0)) + 1
+        if self.program_gateways and obj.get("kind") == "Gateway":
+            obj["status"] = {
+                "addresses": [{"type": "IPAddress", "value": "172.18.255.%d" % (200 + len(self.objects) % 50)}],
+                "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted"},
+                               {"type": "Programmed", "status": "True", "reason": "Programmed"}],
+            }
         self.objects[key] = obj
 
     # -- HTTP -------------------------------------------------------------------------------

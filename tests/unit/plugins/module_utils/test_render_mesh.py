@@ -184,13 +184,16 @@ def test_policy_enforcement_always_adds_a_clusterwide_gateway_egress_policy():
 
 
 def test_gateway_api_crds_for_cilium_1_18_add_the_experimental_tlsroute():
-    rendering = render(variables(cilium_version="1.18.12"))
-    info = rendering.gateway_api()
-    assert info["version"] == "v1.3.0"
-    assert info["urls"][0].endswith("/v1.3.0/standard-install.yaml")
-    assert info["urls"][1].endswith("/v1.3.0/config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml")
-    assert render(variables()).gateway_api()["urls"] == [
-        "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml"]
+    info = render(variables(cilium_version="1.18.12")).gateway_api()
+    assert info["version"] == "v1.3.0" and info["pinned"]
+    files = [crd["file"] for crd in info["crds"]]
+    assert "experimental/gateway.networking.k8s.io_tlsroutes.yaml" in files
+    assert all(f.startswith("standard/") for f in files if "tlsroutes" not in f)
+    assert info["crds"][0]["url"].startswith("https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/v1.3.0/")
+    latest = render(variables()).gateway_api()
+    assert "standard/gateway.networking.k8s.io_tlsroutes.yaml" in [crd["file"] for crd in latest["crds"]]
+    unpinned = render(variables(cilium_gateway_api={"version": "v1.5.1"})).gateway_api()
+    assert unpinned["crds"] == [] and unpinned["pinned"] is False
 
 
 def test_cilium_118_without_kube_proxy_replacement_uses_nodeport():

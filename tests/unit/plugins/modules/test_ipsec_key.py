@@ -63,10 +63,11 @@ def test_rotation_increments_the_id_and_wraps_after_15(api):
 
 def test_rotation_is_refused_while_the_agents_roll_out(api):
     run(api)
-    api.put({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "cilium", "namespace": "kube-system",
-                                                                         "generation": 3},
-             "status": {"observedGeneration": 3, "desiredNumberScheduled": 3, "updatedNumberScheduled": 1,
-                        "numberAvailable": 3}})
+    daemonset = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+                 "metadata": {"name": "cilium", "namespace": "kube-system", "generation": 3},
+                 "status": {"observedGeneration": 3, "desiredNumberScheduled": 3, "updatedNumberScheduled": 1,
+                            "numberAvailable": 3}}
+    api.put(daemonset)
     line = stored_line(api)
     result = run(api, state="rotated")
     assert result["failed"] and "rolling out" in result["msg"]
