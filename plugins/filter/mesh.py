@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: sidecarless.mesh contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters over the mesh core: render_mesh, validate_mesh, dapr_invoke_path.
+"""Filters over the mesh core: render_mesh, validate_mesh, dapr_invoke_path, collection_version.
 
 Each is documented in the <name>.yml file beside this one.
 """
@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+import importlib
+import json
+import os
 from collections.abc import Mapping
 
 from ansible_collections.sidecarless.mesh.plugins.module_utils.errors import MeshError
@@ -68,10 +71,32 @@ def dapr_invoke_path(prefix, app_id, namespace="default"):
     return rules
 
 
+def collection_version(name):
+    """Version of an installed collection (from its MANIFEST.json or galaxy.yml), or None."""
+    if not isinstance(name, str) or name.count(".") != 1:
+        raise AnsibleFilterError("collection_version expects a collection name like 'kubernetes.core', got %r" % (name,))
+    try:
+        package = importlib.import_module("ansible_collections.%s" % name)
+    except ImportError:
+        return None
+    for folder in list(getattr(package, "__path__", [])):
+        manifest = os.path.join(folder, "MANIFEST.json")
+        if os.path.exists(manifest):
+            with open(manifest, encoding="utf-8") as handle:
+                return json.load(handle).get("collection_info", {}).get("version")
+        galaxy = os.path.join(folder, "galaxy.yml")
+        if os.path.exists(galaxy):
+            import yaml  # pylint: disable=import-outside-toplevel
+            with open(galaxy, encoding="utf-8") as handle:
+                return (yaml.safe_load(handle) or {}).get("version")
+    return None
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "render_mesh": render_mesh,
             "validate_mesh": validate_mesh,
             "dapr_invoke_path": dapr_invoke_path,
+            "collection_version": collection_version,
         }

@@ -76,3 +76,18 @@ def test_unreachable_cluster_fails_with_a_clear_message(tmp_path):
     assert code != 0
     assert "cannot reach the Kubernetes API" in output or "Connection refused" in output, output[-3000:]
     assert "Traceback (most recent call last)" not in output
+
+
+def test_helm_4_with_an_old_kubernetes_core_is_refused_before_any_change(cluster, tmp_path):
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    helm = fake_bin / "helm"
+    helm.write_text("#!/bin/sh\necho v4.0.1+g0123abc\n")
+    helm.chmod(0o755)
+    code, output = run(["-i", inventory_path("demo"), "-e", "mesh_apply=true",
+                        "-e", "mesh_kubeconfig=%s" % cluster.kubeconfig_path,
+                        "-e", "mesh_render_dir=%s" % (tmp_path / "render"), "--tags", "cilium"],
+                       extra_env={"PATH": "%s:%s" % (fake_bin, os.environ["PATH"])})
+    assert code != 0
+    assert "kubernetes.core 6.2.0 cannot drive helm v4.0.1" in output, output[-3000:]
+    assert cluster.writes() == []

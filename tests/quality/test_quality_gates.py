@@ -20,8 +20,8 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 BIN = os.path.join(sys.prefix, "bin")
-FILTERS = ("render_mesh", "validate_mesh", "dapr_invoke_path")
-MODULES = ("ipsec_key", "k8s_apply", "render")
+FILTERS = ("collection_version", "dapr_invoke_path", "render_mesh", "validate_mesh")
+MODULES = ("ipsec_key", "k8s_apply", "render", "rollout_status")
 ROLES = ("cilium", "dapr", "dapr_shared", "gateway_api", "mesh", "preflight", "render")
 
 

@@ -103,7 +103,7 @@ class FakeAPIServer(object):
         plural = self._plural(group, version, obj["kind"])
         with self._lock:
             self._store((group, version, plural, obj["metadata"].get("namespace"), obj["metadata"]["name"]),
-                        copy.deepcopy(obj))
+                        copy.deepcopy(obj), bump=False)
 
     def get(self, kind, name, namespace=None):
         for (group, version, plural, ns, obj_name), obj in self.objects.items():
@@ -120,13 +120,14 @@ class FakeAPIServer(object):
                 return res[2]
         raise KeyError(kind)
 
-    def _store(self, key, obj):
+    def _store(self, key, obj, bump=True):
         self._version += 1
         meta = obj.setdefault("metadata", {})
         meta.setdefault("uid", str(uuid.uuid4()))
         meta.setdefault("creationTimestamp", "2026-11-27T00:00:00Z")
         meta["resourceVersion"] = str(self._version)
-        meta["generation"] = int(meta.get("generation", 0)) + 1
+        if bump or "generation" not in meta:
+            meta["generation"] = int(meta.get("generation", 0)) + 1
         if self.program_gateways and obj.get("kind") == "Gateway":
             obj["status"] = {
                 "addresses": [{"type": "IPAddress", "value": "172.18.255.%d" % (200 + len(self.objects) % 50)}],

@@ -14,7 +14,15 @@ FILTERS = FilterModule().filters()
 
 
 def test_all_filters_are_exported():
-    assert sorted(FILTERS) == ["dapr_invoke_path", "render_mesh", "validate_mesh"]
+    assert sorted(FILTERS) == ["collection_version", "dapr_invoke_path", "render_mesh", "validate_mesh"]
+
+
+def test_collection_version_reads_installed_collections():
+    assert FILTERS["collection_version"]("kubernetes.core") == "6.2.0"
+    assert FILTERS["collection_version"]("sidecarless.mesh") == "0.1.0"
+    assert FILTERS["collection_version"]("nobody.nothing") is None
+    with pytest.raises(AnsibleFilterError):
+        FILTERS["collection_version"]("kubernetes")
 
 
 def test_render_mesh_ignores_unrelated_variables_and_returns_plain_data():

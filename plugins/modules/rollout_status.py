@@ -1,0 +1,200 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: sidecarless.mesh contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Wait until a set of workloads is rolled out; fail early with the reason when a pod cannot start."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: rollout_status
+short_description: Wait until DaemonSets, Deployments and StatefulSets are rolled out, or say why not
+version_added: 0.1.0
+description:
+  - Polls the listed workloads until each has its latest spec observed and every replica on the current template and
+    ready, the rules C(cilium status --wait) applies to Cilium (agent and Envoy DaemonSets, operator, Hubble relay
+    and UI) and that fit the Dapr control plane.
+  - Stops early when a pod in O(namespace) matching O(pod_selector) has failed or waits in C(CrashLoopBackOff) or an
+    image pull error, and fails with that reason instead of running into the timeout.
+  - Never changes anything.
+author:
+  - sidecarless.mesh maintainers (@sidecarless)
+requirements:
+  - kubernetes >= 24.2.0
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+options:
+  namespace:
+    description: Namespace of the workloads.
+    type: str
+    required: true
+  workloads:
+    description: Workloads to wait for, each C(Kind/name) with Kind one of DaemonSet, Deployment, StatefulSet.
+    type: list
+    elements: str
+    required: true
+  pod_selector:
+    description: Label selector of the pods to watch for failures; empty disables the early failure.
+    type: str
+    default: ""
+  timeout:
+    description: Seconds to wait.
+    type: int
+    default: 600
+  interval:
+    description: Seconds between polls.
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    support: full
+    description: Only reads; in check mode it reports the current state without waiting.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to diff.
+  platform:
+    support: full
+    platforms: all
+    description: Runs where the Kubernetes API is reachable, usually the controller (localhost).
+"""
+
+EXAMPLES = r"""
+- name: Wait for Cilium like cilium status --wait
+  sidecarless.mesh.rollout_status:
+    namespace: kube-system
+    workloads: [DaemonSet/cilium, DaemonSet/cilium-envoy, Deployment/cilium-operator, Deployment/hubble-relay]
+    pod_selector: app.kubernetes.io/part-of=cilium
+    timeout: 600
+"""
+
+RETURN = r"""
+ready:
+  description: Workloads that are rolled out.
+  returned: always
+  type: list
+  elements: str
+pending:
+  description: Workloads that are not, each with the reason.
+  returned: always
+  type: dict
+  sample: {"DaemonSet/cilium": "2 of 3 pods are ready"}
+waited:
+  description: Seconds spent waiting.
+  returned: always
+  type: float
+"""
+
+import time
+import traceback
+
+from ansible_collections.sidecarless.mesh.plugins.module_utils import readiness
+
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+    HAS_K8S_CORE = True
+    K8S_CORE_ERROR = None
+except ImportError:
+    HAS_K8S_CORE = False
+    K8S_CORE_ERROR = traceback.format_exc()
+    AUTH_ARG_SPEC = {}
+
+try:
+    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
+    from urllib3.exceptions import HTTPError as TransportError
+except ImportError:  # reported by AnsibleK8SModule's requirement check
+    class DynamicApiError(Exception):
+        pass
+
+    class NotFoundError(DynamicApiError):
+        pass
+
+    class TransportError(Exception):
+        pass
+
+API_VERSIONS = {"DaemonSet": "apps/v1", "Deployment": "apps/v1", "StatefulSet": "apps/v1"}
+
+
+def argument_spec():
+    spec = dict(AUTH_ARG_SPEC)
+    spec.update(
+        namespace=dict(type="str", required=True),
+        workloads=dict(type="list", elements="str", required=True),
+        pod_selector=dict(type="str", default=""),
+        timeout=dict(type="int", default=600),
+        interval=dict(type="int", default=5),
+    )
+    return spec
+
+
+def parse_workloads(module):
+    result = []
+    for text in module.params["workloads"]:
+        kind, name = text.partition("/")[::2]
+        if kind not in API_VERSIONS or not name:
+            module.fail_json(msg="workloads: %r must be Kind/name with Kind one of %s" % (
+                text, ", ".join(sorted(API_VERSIONS))))
+        result.append((kind, name))
+    return result
+
+
+def poll(client, namespace, workloads, pod_selector):
+    """(ready, pending, fatal) for one look at the cluster."""
+    ready, pending = [], {}
+    for kind, name in workloads:
+        resource = client.resource(kind, API_VERSIONS[kind])
+        try:
+            obj = resource.get(name=name, namespace=namespace).to_dict()
+        except NotFoundError:
+            obj = None
+        problem = readiness.workload_problem(obj)
+        key = "%s/%s" % (kind, name)
+        if problem:
+            pending[key] = problem
+        else:
+            ready.append(key)
+    fatal = None
+    if pending and pod_selector:
+        pods = client.resource("Pod", "v1").get(namespace=namespace, label_selector=pod_selector).to_dict()
+        for pod in pods.get("items") or []:
+            fatal = readiness.pod_problem(pod)
+            if fatal:
+                break
+    return ready, pending, fatal
+
+
+def main():
+    if not HAS_K8S_CORE:
+        from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+        module = AnsibleModule(argument_spec=dict(), supports_check_mode=True)
+        module.fail_json(msg=missing_required_lib("the kubernetes.core collection"), exception=K8S_CORE_ERROR)
+    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    workloads = parse_workloads(module)
+    start = time.time()
+    try:
+        client = get_api_client(module=module)
+        while True:
+            ready, pending, fatal = poll(client, params["namespace"], workloads, params["pod_selector"])
+            waited = round(time.time() - start, 1)
+            result = dict(changed=False, ready=ready, pending=pending, waited=waited)
+            if not pending or module.check_mode:
+                module.exit_json(**result)
+            if fatal:
+                module.fail_json(msg="not ready in %s: %s" % (params["namespace"], fatal), **result)
+            if waited >= params["timeout"]:
+                module.fail_json(msg="not ready after %d s in %s: %s" % (
+                    params["timeout"], params["namespace"],
+                    "; ".join("%s: %s" % item for item in sorted(pending.items()))), **result)
+            time.sleep(max(0.1, min(params["interval"], params["timeout"] - waited)))
+    except (CoreException, TransportError) as exc:
+        module.fail_json(msg="cannot reach the Kubernetes API: %s" % (getattr(exc, "reason", None) or exc))
+    except DynamicApiError as exc:
+        module.fail_json(msg="Kubernetes API error: %s" % getattr(exc, "reason", exc))
+
+
+if __name__ == "__main__":
+    main()
