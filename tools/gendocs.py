@@ -74,6 +74,13 @@ ROLES = {
          "inventory, waits for each Gateway to be Programmed and reports its address.", _RENDERS_ALL],
         (("Mesh", MESH),),
     ),
+    "verify": (
+        "Smoke-test a live mesh: traffic split, Dapr hop, policies that deny",
+        ["Sends requests through each app's first route and checks that every version gets its share of the answers "
+         "and that the answers went through Dapr (caller and callee app ids in whoami's echo); optionally starts a "
+         "throw-away curl pod to prove that a direct request to an app's pods is denied.", _RENDERS_ALL],
+        (("Verify", {"mesh_verify": MESH["mesh_verify"]}),),
+    ),
 }
 
 _ARG_TYPES = {"str": "str", "int": "int", "bool": "bool", "list": "list", "dict": "dict", "map": "dict", "raw": "raw"}

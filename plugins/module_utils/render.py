@@ -88,7 +88,39 @@ class Rendering(object):
             "counts": {"objects": len(self.objects()), "releases": len(self.releases),
                        "apps": len(self.mesh.apps), "gateways": len(self.mesh.gateways)},
             "kube_auth": self.kube_auth(),
+            "verify_targets": self.verify_targets(),
+            "verify": dict(self.mesh.settings["mesh_verify"]),
         }
+
+    def verify_targets(self):
+        """What the verify role checks per app: a route through its gateway, shares, Dapr markers."""
+        mesh = self.mesh
+        targets = []
+        for app in mesh.apps:
+            if not app.routes:
+                continue
+            route = app.routes[0]
+            listener = next((item for item in route.gateway.listeners
+                             if item.protocol == "HTTP" and (not route.listener or item.name == route.listener)), None)
+            if listener is None:
+                continue
+            total = sum(version.weight for version in app.versions)
+            markers = []
+            if app.dapr and mesh.ingress:
+                markers = ["Dapr-Caller-App-Id: %s" % mesh.ingress.app_id, "Dapr-Callee-App-Id: %s" % app.app_id]
+            targets.append({
+                "app": app.name,
+                "namespace": app.namespace,
+                "gateway": {"name": route.gateway.name, "namespace": route.gateway.namespace},
+                "port": listener.port,
+                "path": route.prefix if route.prefix.endswith("/") else route.prefix + "/",
+                "host": (route.hostnames or [""])[0].replace("*.", "probe."),
+                "shares": dict((v.name, round(float(v.weight) / total, 4)) for v in app.versions) if total else {},
+                "markers": markers,
+                "direct_service": app.versions[0].service_name if app.versions else app.name,
+                "port_on_service": app.port,
+            })
+        return targets
 
     def kube_auth(self):
         """Connection options for kubernetes.core modules (module_defaults of cluster-mode roles)."""

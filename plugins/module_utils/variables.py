@@ -386,6 +386,23 @@ MESH = {
     "mesh_wait_timeout": Field(
         "int", "Cluster mode: seconds to wait for each Gateway to be Programmed (have an address).", default=300,
         minimum=10, maximum=7200),
+    "mesh_verify": Field(
+        "dict", "Cluster mode: the verify role's smoke test of the live mesh.",
+        options={
+            "enabled": Field("bool", "Run the smoke test at the end of site.yml.", default=False),
+            "requests": Field("int", "Requests sent through the gateway per app route.", default=200, minimum=1,
+                              maximum=10000),
+            "tolerance_percent": Field("int", "Allowed difference between a version's share and its weight, in "
+                                       "percentage points.", default=15, minimum=1, maximum=100),
+            "address": Field("str", "Gateway address to send requests to; empty reads it from the Gateway status.",
+                             default=""),
+            "version_regex": Field("str", "Regular expression whose first group names the version in an answer "
+                                   "(traefik/whoami prints 'Name: <WHOAMI_NAME>').", default="Name: (\\S+)"),
+            "denied_probe": Field("bool", "Start a throw-away curl pod next to each app and prove that a direct "
+                                  "request to the app's pods is denied by the policies.", default=False),
+            "probe_image": Field("str", "Image of that pod.", default="docker.io/curlimages/curl:8.11.1"),
+        },
+        default={}),
     "mesh_default_deny": Field(
         "bool", "Deny all traffic in the mesh namespaces except the declared flows, DNS, the Dapr control "
         "plane and the API server (kubelet probes stay allowed).", default=False),

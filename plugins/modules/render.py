@@ -137,6 +137,16 @@ counts:
   description: Number of objects, releases, apps and gateways rendered.
   returned: always
   type: dict
+verify_targets:
+  description: Per app with a route, what the verify role checks (gateway, port, path, host, expected shares, Dapr
+    markers, the Service a direct request is tried on).
+  returned: always
+  type: list
+  elements: dict
+verify:
+  description: The normalised C(mesh_verify) settings.
+  returned: always
+  type: dict
 kube_auth:
   description: Connection options (kubeconfig, context) from C(mesh_kubeconfig) and C(mesh_kube_context), for
     C(module_defaults) of kubernetes.core and sidecarless.mesh modules.

@@ -21,8 +21,8 @@ from conftest import ROOT
 pytestmark = pytest.mark.slow
 BIN = os.path.join(sys.prefix, "bin")
 FILTERS = ("collection_version", "dapr_invoke_path", "render_mesh", "validate_mesh")
-MODULES = ("ipsec_key", "k8s_apply", "render", "rollout_status")
-ROLES = ("cilium", "dapr", "dapr_shared", "gateway_api", "mesh", "preflight", "render")
+MODULES = ("http_probe", "ipsec_key", "k8s_apply", "render", "rollout_status")
+ROLES = ("cilium", "dapr", "dapr_shared", "gateway_api", "mesh", "preflight", "render", "verify")
 
 
 def run(command, cwd=ROOT, env=None, timeout=1800):
