@@ -91,3 +91,19 @@ def test_helm_4_with_an_old_kubernetes_core_is_refused_before_any_change(cluster
     assert code != 0
     assert "kubernetes.core 6.2.0 cannot drive helm v4.0.1" in output, output[-3000:]
     assert cluster.writes() == []
+
+
+def test_reset_needs_confirmation_and_removes_only_this_meshs_objects(cluster, tmp_path):
+    assert converge(cluster, tmp_path)[0] == 0
+    foreign = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "keep-me", "namespace": "default"},
+               "spec": {"ports": [{"port": 80}]}}
+    cluster.put(foreign)
+    base = ["-i", inventory_path("demo"), "-e", "mesh_kubeconfig=%s" % cluster.kubeconfig_path, "--skip-tags", "helm"]
+    code, output = run(base, playbook="playbooks/reset.yml")
+    assert code != 0 and "-e reset_confirm=demo" in output
+    assert cluster.get("HTTPRoute", "whoami-split", "default") is not None
+    code, output = run(base + ["-e", "reset_confirm=demo"], playbook="playbooks/reset.yml")
+    assert code == 0, output[-3000:]
+    left = [k for k in cluster.objects if k[0] not in ("apiextensions.k8s.io", "admissionregistration.k8s.io")]
+    assert left == [("", "v1", "services", "default", "keep-me")], left
+    assert [k for k in cluster.objects if k[2] == "customresourcedefinitions"], "the Gateway API CRDs stay"

@@ -26,11 +26,11 @@ def inventory_path(name):
     raise LookupError(name)
 
 
-def run(args, cwd=None, extra_env=None):
+def run(args, cwd=None, extra_env=None, playbook="site.yml"):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", PY_COLORS="0")
     env.update(extra_env or {})
-    result = subprocess.run([PLAYBOOK, os.path.join(ROOT, "site.yml")] + args, cwd=cwd or ROOT, env=env,
+    result = subprocess.run([PLAYBOOK, os.path.join(ROOT, playbook)] + args, cwd=cwd or ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300,
                             check=False)
     return result.returncode, result.stdout
