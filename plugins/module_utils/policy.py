@@ -40,10 +40,7 @@ class Peer(object):
         self.entity = entity
         self.subject = subject  # the collection renders a policy selecting these pods
         self.policy_name = policy_name
-
-    @property
-    def key(self):
-        return (self.entity or "", self.namespace or "", tuple(sorted(self.labels.items())))
+        self.key = (self.entity or "", self.namespace or "", tuple(sorted(self.labels.items())))
 
     def selector_from(self, namespace):
         """Endpoint selector for this peer in a policy living in ``namespace``."""
@@ -139,17 +136,15 @@ class _RuleSet(object):
             entry = self._index[key] = (rule, set())
             self.rules.append(rule)
         rule, seen = entry
-        member = peer.entity if peer.entity else peer.selector_from(namespace)
-        member_key = peer.entity or tuple(sorted(member["matchLabels"].items()))
-        if member_key not in seen:
-            seen.add(member_key)
-            rule[kind].append(member)
+        if peer.key not in seen:
+            seen.add(peer.key)
+            rule[kind].append(peer.entity if peer.entity else peer.selector_from(namespace))
 
 
-def render_policies(mesh):
+def render_policies(mesh, flows=None):
     """CiliumNetworkPolicies (and the cluster-wide ones) for the mesh, in a stable order."""
     default_deny = mesh.settings["mesh_default_deny"]
-    flows = mesh_flows(mesh)
+    flows = mesh_flows(mesh) if flows is None else flows
     egress_flows = flows + control_plane_flows(mesh) if default_deny else []
     subjects = []
     by_key = {}

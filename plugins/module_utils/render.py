@@ -155,7 +155,8 @@ def render_mesh(mesh):
             routes.append(gateway.render_split_route(mesh, app))
     files["30-services.yaml"] = services
     files["40-httproutes.yaml"] = routes
-    policies = policy.render_policies(mesh)
+    result.flows = policy.mesh_flows(mesh)
+    policies = policy.render_policies(mesh, result.flows)
     policies.extend(policy.render_extra_policy(mesh, raw) for raw in mesh.extra_policies)
     files["50-network-policies.yaml"] = policies
     redirects = []
@@ -163,7 +164,6 @@ def render_mesh(mesh):
         redirects.append(policy.render_local_redirect(mesh, mesh.ingress))
     files["60-local-redirect-policies.yaml"] = redirects
     result.releases = render_releases(mesh)
-    result.flows = policy.mesh_flows(mesh)
     result.summary = summary_lines(result)
     return result
 
