@@ -5,14 +5,20 @@
 
 A DaemonSet, Deployment or StatefulSet is ready when the controller has seen
 its latest spec (observedGeneration) and every replica runs the current
-template and is ready; a pod in Failed phase or waiting in CrashLoopBackOff
-makes its workload fail at once instead of waiting for the timeout.
+template and is ready. A pod that will not recover by itself ends the wait
+early with its reason: a failed pod (not an evicted one, those linger until
+garbage-collected), a container that keeps crash-looping (several restarts:
+hubble-relay often restarts once or twice while its peers start) or an
+image that cannot be pulled or configured.
 """
 
 from __future__ import annotations
 
-BAD_WAITING_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError",
-                       "InvalidImageName")
+#: Waiting reasons that do not go away by waiting (ErrImagePull may be
+#: transient; it turns into ImagePullBackOff when it repeats).
+BAD_WAITING_REASONS = ("ImagePullBackOff", "CreateContainerConfigError", "InvalidImageName")
+#: Restarts after which a CrashLoopBackOff counts as persistent.
+CRASH_LOOP_RESTARTS = 5
 
 
 def workload_problem(obj):
@@ -52,11 +58,15 @@ def pod_problem(pod):
     """A reason to stop waiting for a pod (it will not get better by itself), or None."""
     status = pod.get("status") or {}
     name = (pod.get("metadata") or {}).get("name")
-    if status.get("phase") == "Failed":
+    if status.get("phase") == "Failed" and status.get("reason") != "Evicted":
         return "pod %s failed: %s" % (name, status.get("reason") or status.get("message") or "phase Failed")
+    if status.get("phase") == "Failed":
+        return None
     for container in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
         waiting = ((container.get("state") or {}).get("waiting") or {})
-        if waiting.get("reason") in BAD_WAITING_REASONS:
+        reason = waiting.get("reason")
+        persistent = reason == "CrashLoopBackOff" and container.get("restartCount", 0) >= CRASH_LOOP_RESTARTS
+        if reason in BAD_WAITING_REASONS or persistent:
             return "pod %s container %s: %s%s" % (name, container.get("name"), waiting["reason"],
                                                   (" (%s)" % waiting["message"]) if waiting.get("message") else "")
     return None

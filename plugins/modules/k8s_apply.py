@@ -171,6 +171,7 @@ class Applier(object):
         self.dry_run = "All" if module.check_mode else None
         self.result = dict(changed=False, created=[], updated=[], unchanged=[], pruned=[], skipped_kinds=[])
         self.diffs = []
+        self.namespaces_created = set()
 
     def resource(self, api_version, kind):
         return self.client.resource(kind, api_version)
@@ -193,11 +194,22 @@ class Applier(object):
                     resource, body=obj, name=obj_ref[3], namespace=namespace,
                     field_manager=params["field_manager"], force_conflicts=params["force_conflicts"],
                     dry_run=self.dry_run)
+            except NotFoundError as exc:
+                if self.dry_run and namespace in self.namespaces_created:
+                    # The dry run cannot see a namespace this same run would create.
+                    self.result["created"].append(plan.describe(obj_ref))
+                    self.diffs.append(dict(before_header=plan.describe(obj_ref), after_header=plan.describe(obj_ref),
+                                           before={}, after=plan.comparable(obj)))
+                    continue
+                self.module.fail_json(msg="applying %s failed: %s" % (plan.describe(obj_ref), _api_message(exc)),
+                                      **self.result)
             except DynamicApiError as exc:
                 self.module.fail_json(msg="applying %s failed: %s" % (plan.describe(obj_ref), _api_message(exc)),
                                       **self.result)
             after = answer.to_dict()
             text = plan.describe(obj_ref)
+            if obj_ref[1] == "Namespace" and before is None:
+                self.namespaces_created.add(obj_ref[3])
             if before is None:
                 self.result["created"].append(text)
             elif plan.is_change(before, after):

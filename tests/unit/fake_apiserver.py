@@ -211,6 +211,8 @@ class FakeAPIServer(object):
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
         dry_run = "dryRun" in query
         with self._lock:
+            if method in ("POST", "PATCH") and namespace and not self._namespace_exists(namespace):
+                return 404, _status(404, "NotFound", 'namespaces "%s" not found' % namespace)
             if method == "GET" and name is None:
                 return 200, self._list(group, version, plural, namespace, query)
             key = (group, version, plural, namespace, name)
@@ -254,6 +256,12 @@ class FakeAPIServer(object):
                     del self.objects[key]
                 return 200, obj
         return 405, _status(405, "MethodNotAllowed", method)
+
+    def _namespace_exists(self, namespace):
+        """Like the API server: writes into a namespace need the namespace (default ones always exist)."""
+        if namespace in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            return True
+        return ("", "v1", "namespaces", None, namespace) in self.objects
 
     def _list(self, group, version, plural, namespace, query):
         selector = {}

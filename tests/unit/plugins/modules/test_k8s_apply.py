@@ -119,3 +119,22 @@ def test_unreachable_cluster_fails_cleanly(tmp_path):
     result = run_module(k8s_apply.main, dict(resources=rendered(), instance="unit", kubeconfig=path))
     assert result["failed"] is True
     assert "Traceback" not in result["msg"]
+
+
+def test_check_mode_counts_objects_in_a_namespace_the_run_would_create(api):
+    objects = rendered(mesh_apps=[{"name": "shop", "namespace": "store",
+                                   "routes": [{"gateway": "web", "path": "/shop"}]}])
+    assert objects[0]["kind"] == "Namespace"
+    result = apply(api, objects, check_mode=True)
+    assert result.get("failed") is not True, result
+    assert "Service store/shop" in result["created"] and api.objects == {}
+    result = apply(api, objects)
+    assert result.get("failed") is not True, result
+    assert api.get("Service", "shop", "store") is not None
+
+
+def test_writing_into_a_missing_namespace_fails_with_the_api_message(api):
+    objects = rendered(mesh_apps=[{"name": "shop", "namespace": "store"}])
+    (obj,) = [o for o in objects if o["kind"] == "Service"]
+    result = apply(api, [obj])
+    assert result["failed"] is True and 'namespaces "store" not found' in result["msg"]

@@ -82,12 +82,28 @@ def test_a_crash_looping_pod_fails_early_with_its_reason(api):
              "metadata": {"name": "cilium-x1", "namespace": "kube-system",
                           "labels": {"app.kubernetes.io/part-of": "cilium"}},
              "status": {"phase": "Running", "containerStatuses": [
-                 {"name": "cilium-agent", "state": {"waiting": {"reason": "CrashLoopBackOff",
-                                                                "message": "back-off 5m0s"}}}]}})
+                 {"name": "cilium-agent", "restartCount": 6,
+                  "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s"}}}]}})
     start = time.time()
     result = run(api, timeout=120)
     assert result["failed"] is True and time.time() - start < 30
     assert "pod cilium-x1 container cilium-agent: CrashLoopBackOff (back-off 5m0s)" in result["msg"]
+
+
+@pytest.mark.parametrize("pod,fatal", [
+    ({"status": {"phase": "Failed", "reason": "Evicted"}}, False),
+    ({"status": {"phase": "Failed", "reason": "Error"}}, True),
+    ({"status": {"containerStatuses": [{"name": "relay", "restartCount": 1,
+                                        "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}, False),
+    ({"status": {"containerStatuses": [{"name": "relay", "restartCount": 7,
+                                        "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}, True),
+    ({"status": {"containerStatuses": [{"name": "agent", "state": {"waiting": {"reason": "ErrImagePull"}}}]}}, False),
+    ({"status": {"containerStatuses": [{"name": "agent", "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}},
+     True),
+])
+def test_only_lasting_pod_trouble_ends_the_wait_early(pod, fatal):
+    pod = dict(pod, metadata={"name": "p"})
+    assert (readiness.pod_problem(pod) is not None) is fatal
 
 
 def test_bad_workload_spec_is_refused(api):
