@@ -94,49 +94,29 @@ rotated:
 """
 
 import base64
-import traceback
 
 from ansible_collections.sidecarless.mesh.plugins.module_utils import ipsec
-
-try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-    HAS_K8S_CORE = True
-    K8S_CORE_ERROR = None
-except ImportError:
-    HAS_K8S_CORE = False
-    K8S_CORE_ERROR = traceback.format_exc()
-    AUTH_ARG_SPEC = {}
-
-try:
-    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
-    from urllib3.exceptions import HTTPError as TransportError
-except ImportError:  # reported by AnsibleK8SModule's requirement check
-    class DynamicApiError(Exception):
-        pass
-
-    class NotFoundError(DynamicApiError):
-        pass
-
-    class TransportError(Exception):
-        pass
+from ansible_collections.sidecarless.mesh.plugins.module_utils.k8s_client import (
+    CoreException,
+    DynamicApiError,
+    NotFoundError,
+    TransportError,
+    get_api_client,
+    module_with_auth,
+    reason,
+    require_k8s_core,
+)
 
 FIELD_MANAGER = "sidecarless.mesh"
 
-
-def argument_spec():
-    spec = dict(AUTH_ARG_SPEC)
-    spec.update(
-        namespace=dict(type="str", default="kube-system"),
-        secret_name=dict(type="str", default="cilium-ipsec-keys"),
-        state=dict(type="str", choices=["present", "rotated"], default="present"),
-        icv_bits=dict(type="int", choices=[96, 128, 256], default=128),
-        key=dict(type="str", no_log=True),
-        daemonset=dict(type="str", default="cilium"),
-    )
-    return spec
+OPTIONS = dict(
+    namespace=dict(type="str", default="kube-system"),
+    secret_name=dict(type="str", default="cilium-ipsec-keys"),
+    state=dict(type="str", choices=["present", "rotated"], default="present"),
+    icv_bits=dict(type="int", choices=[96, 128, 256], default=128),
+    key=dict(type="str", no_log=True),
+    daemonset=dict(type="str", default="cilium"),
+)
 
 
 def rollout_in_progress(daemonset):
@@ -205,19 +185,16 @@ def run(module, client):
 
 
 def main():
-    if not HAS_K8S_CORE:
-        from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-        module = AnsibleModule(argument_spec=dict(), supports_check_mode=True)
-        module.fail_json(msg=missing_required_lib("the kubernetes.core collection"), exception=K8S_CORE_ERROR)
-    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
+    require_k8s_core()
+    module = module_with_auth(OPTIONS)
     try:
         client = get_api_client(module=module)
         result = run(module, client)
     except (CoreException, TransportError) as exc:
-        module.fail_json(msg="cannot reach the Kubernetes API: %s" % (getattr(exc, "reason", None) or exc))
+        module.fail_json(msg="cannot reach the Kubernetes API: %s" % reason(exc))
     except DynamicApiError as exc:
         module.fail_json(msg="Kubernetes API error on Secret %s/%s: %s" % (
-            module.params["namespace"], module.params["secret_name"], getattr(exc, "reason", exc)))
+            module.params["namespace"], module.params["secret_name"], reason(exc)))
     module.exit_json(**result)
 
 

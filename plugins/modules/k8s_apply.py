@@ -118,50 +118,28 @@ skipped_kinds:
   elements: str
 """
 
-import traceback
-
 from ansible_collections.sidecarless.mesh.plugins.module_utils import apply as plan
-
-try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-    HAS_K8S_CORE = True
-    K8S_CORE_ERROR = None
-except ImportError:
-    HAS_K8S_CORE = False
-    K8S_CORE_ERROR = traceback.format_exc()
-    AUTH_ARG_SPEC = {}
-
-try:
-    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
-    from urllib3.exceptions import HTTPError as TransportError
-except ImportError:  # reported by AnsibleK8SModule's requirement check
-    class DynamicApiError(Exception):
-        pass
-
-    class NotFoundError(DynamicApiError):
-        pass
-
-    class ResourceNotFoundError(Exception):
-        pass
-
-    class TransportError(Exception):
-        pass
+from ansible_collections.sidecarless.mesh.plugins.module_utils.k8s_client import (
+    CoreException,
+    DynamicApiError,
+    NotFoundError,
+    ResourceNotFoundError,
+    TransportError,
+    get_api_client,
+    module_with_auth,
+    reason,
+    require_k8s_core,
+)
 
 
-def argument_spec():
-    spec = dict(AUTH_ARG_SPEC)
-    spec.update(
-        resources=dict(type="list", elements="dict", required=True),
-        instance=dict(type="str", required=True),
-        prune=dict(type="bool", default=True),
-        prune_kinds=dict(type="list", elements="str"),
-        field_manager=dict(type="str", default=plan.FIELD_MANAGER),
-        force_conflicts=dict(type="bool", default=True),
-    )
-    return spec
+OPTIONS = dict(
+    resources=dict(type="list", elements="dict", required=True),
+    instance=dict(type="str", required=True),
+    prune=dict(type="bool", default=True),
+    prune_kinds=dict(type="list", elements="str"),
+    field_manager=dict(type="str", default=plan.FIELD_MANAGER),
+    force_conflicts=dict(type="bool", default=True),
+)
 
 
 class Applier(object):
@@ -201,10 +179,10 @@ class Applier(object):
                     self.diffs.append(dict(before_header=plan.describe(obj_ref), after_header=plan.describe(obj_ref),
                                            before={}, after=plan.comparable(obj)))
                     continue
-                self.module.fail_json(msg="applying %s failed: %s" % (plan.describe(obj_ref), _api_message(exc)),
+                self.module.fail_json(msg="applying %s failed: %s" % (plan.describe(obj_ref), reason(exc)),
                                       **self.result)
             except DynamicApiError as exc:
-                self.module.fail_json(msg="applying %s failed: %s" % (plan.describe(obj_ref), _api_message(exc)),
+                self.module.fail_json(msg="applying %s failed: %s" % (plan.describe(obj_ref), reason(exc)),
                                       **self.result)
             after = answer.to_dict()
             text = plan.describe(obj_ref)
@@ -246,36 +224,16 @@ class Applier(object):
                 except NotFoundError:
                     continue
                 except DynamicApiError as exc:
-                    self.module.fail_json(msg="pruning %s failed: %s" % (plan.describe(obj_ref), _api_message(exc)),
+                    self.module.fail_json(msg="pruning %s failed: %s" % (plan.describe(obj_ref), reason(exc)),
                                           **self.result)
                 self.result["pruned"].append(plan.describe(obj_ref))
                 self.diffs.append(dict(before_header=plan.describe(obj_ref), after_header="(deleted)",
                                        before=plan.comparable(item), after={}))
 
 
-def _api_message(exc):
-    body = getattr(exc, "body", None) or ""
-    try:
-        import json
-        return json.loads(body).get("message") or str(exc)
-    except (ValueError, AttributeError, TypeError):
-        return str(exc)
-
-
-def _reason(exc):
-    """The useful part of a transport error (urllib3 nests the cause)."""
-    reason = getattr(exc, "reason", None)
-    return str(reason or exc)
-
-
 def main():
-    if not HAS_K8S_CORE:
-        from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-        module = AnsibleModule(argument_spec=dict(resources=dict(type="list", elements="dict", required=True),
-                                                  instance=dict(type="str", required=True)),
-                               supports_check_mode=True)
-        module.fail_json(msg=missing_required_lib("the kubernetes.core collection"), exception=K8S_CORE_ERROR)
-    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
+    require_k8s_core()
+    module = module_with_auth(OPTIONS)
     params = module.params
     problems = plan.check_resources(params["resources"], params["instance"])
     if problems:
@@ -283,7 +241,7 @@ def main():
     try:
         client = get_api_client(module=module)
     except (CoreException, TransportError) as exc:
-        module.fail_json(msg="cannot reach the Kubernetes API: %s" % _reason(exc))
+        module.fail_json(msg="cannot reach the Kubernetes API: %s" % reason(exc))
     applier = Applier(module, client)
     try:
         applier.apply_all(params["resources"])
@@ -291,9 +249,9 @@ def main():
             kinds = params["prune_kinds"] or ["%s/%s" % pair for pair in plan.PRUNE_KINDS]
             applier.prune(params["resources"], params["instance"], kinds)
     except DynamicApiError as exc:
-        module.fail_json(msg="Kubernetes API error: %s" % _api_message(exc), **applier.result)
+        module.fail_json(msg="Kubernetes API error: %s" % reason(exc), **applier.result)
     except TransportError as exc:
-        module.fail_json(msg="lost the Kubernetes API: %s" % _reason(exc), **applier.result)
+        module.fail_json(msg="lost the Kubernetes API: %s" % reason(exc), **applier.result)
     result = applier.result
     result["changed"] = bool(result["created"] or result["updated"] or result["pruned"])
     if module._diff and applier.diffs:

@@ -86,48 +86,28 @@ waited:
 """
 
 import time
-import traceback
 
 from ansible_collections.sidecarless.mesh.plugins.module_utils import readiness
-
-try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-    HAS_K8S_CORE = True
-    K8S_CORE_ERROR = None
-except ImportError:
-    HAS_K8S_CORE = False
-    K8S_CORE_ERROR = traceback.format_exc()
-    AUTH_ARG_SPEC = {}
-
-try:
-    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
-    from urllib3.exceptions import HTTPError as TransportError
-except ImportError:  # reported by AnsibleK8SModule's requirement check
-    class DynamicApiError(Exception):
-        pass
-
-    class NotFoundError(DynamicApiError):
-        pass
-
-    class TransportError(Exception):
-        pass
+from ansible_collections.sidecarless.mesh.plugins.module_utils.k8s_client import (
+    CoreException,
+    DynamicApiError,
+    NotFoundError,
+    TransportError,
+    get_api_client,
+    module_with_auth,
+    reason,
+    require_k8s_core,
+)
 
 API_VERSIONS = {"DaemonSet": "apps/v1", "Deployment": "apps/v1", "StatefulSet": "apps/v1"}
 
-
-def argument_spec():
-    spec = dict(AUTH_ARG_SPEC)
-    spec.update(
-        namespace=dict(type="str", required=True),
-        workloads=dict(type="list", elements="str", required=True),
-        pod_selector=dict(type="str", default=""),
-        timeout=dict(type="int", default=600),
-        interval=dict(type="int", default=5),
-    )
-    return spec
+OPTIONS = dict(
+    namespace=dict(type="str", required=True),
+    workloads=dict(type="list", elements="str", required=True),
+    pod_selector=dict(type="str", default=""),
+    timeout=dict(type="int", default=600),
+    interval=dict(type="int", default=5),
+)
 
 
 def parse_workloads(module):
@@ -167,11 +147,8 @@ def poll(client, namespace, workloads, pod_selector):
 
 
 def main():
-    if not HAS_K8S_CORE:
-        from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-        module = AnsibleModule(argument_spec=dict(), supports_check_mode=True)
-        module.fail_json(msg=missing_required_lib("the kubernetes.core collection"), exception=K8S_CORE_ERROR)
-    module = AnsibleK8SModule(argument_spec=argument_spec(), supports_check_mode=True)
+    require_k8s_core()
+    module = module_with_auth(OPTIONS)
     params = module.params
     workloads = parse_workloads(module)
     start = time.time()
@@ -191,9 +168,9 @@ def main():
                     "; ".join("%s: %s" % item for item in sorted(pending.items()))), **result)
             time.sleep(max(0.1, min(params["interval"], params["timeout"] - waited)))
     except (CoreException, TransportError) as exc:
-        module.fail_json(msg="cannot reach the Kubernetes API: %s" % (getattr(exc, "reason", None) or exc))
+        module.fail_json(msg="cannot reach the Kubernetes API: %s" % reason(exc))
     except DynamicApiError as exc:
-        module.fail_json(msg="Kubernetes API error: %s" % getattr(exc, "reason", exc))
+        module.fail_json(msg="Kubernetes API error: %s" % reason(exc))
 
 
 if __name__ == "__main__":

@@ -11,15 +11,7 @@ import pytest
 
 from ansible_collections.sidecarless.mesh.plugins.module_utils import ipsec
 from ansible_collections.sidecarless.mesh.plugins.modules import ipsec_key
-from fake_apiserver import FakeAPIServer
 from module_runner import run_module
-
-
-@pytest.fixture
-def api(tmp_path):
-    with FakeAPIServer() as server:
-        server.kubeconfig_path = server.kubeconfig(str(tmp_path / "kubeconfig"))
-        yield server
 
 
 def run(api, **args):

@@ -6,20 +6,12 @@ from __future__ import annotations
 
 import copy
 
-import pytest
 
 from ansible_collections.sidecarless.mesh.plugins.module_utils.render import render
 from ansible_collections.sidecarless.mesh.plugins.modules import k8s_apply
 from fake_apiserver import FakeAPIServer
 from helpers import variables
 from module_runner import run_module
-
-
-@pytest.fixture
-def api(tmp_path):
-    with FakeAPIServer() as server:
-        server.kubeconfig_path = server.kubeconfig(str(tmp_path / "kubeconfig"))
-        yield server
 
 
 def rendered(**overrides):

@@ -11,7 +11,6 @@ import pytest
 
 from ansible_collections.sidecarless.mesh.plugins.module_utils import readiness
 from ansible_collections.sidecarless.mesh.plugins.modules import rollout_status
-from fake_apiserver import FakeAPIServer
 from module_runner import run_module
 
 
@@ -28,13 +27,6 @@ def deployment(name, replicas=2, ready=2):
             "spec": {"replicas": replicas},
             "status": {"observedGeneration": 1, "updatedReplicas": replicas, "readyReplicas": ready,
                        "availableReplicas": ready}}
-
-
-@pytest.fixture
-def api(tmp_path):
-    with FakeAPIServer() as server:
-        server.kubeconfig_path = server.kubeconfig(str(tmp_path / "kubeconfig"))
-        yield server
 
 
 def run(api, **args):
