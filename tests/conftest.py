@@ -81,3 +81,13 @@ def load_bad_cases():
 
 #: Inventories every render/conformance test runs over.
 INVENTORIES = ("demo", "example-baremetal", "multi-namespace", "host-network", "minimal")
+
+
+@pytest.fixture
+def api(tmp_path):
+    """A fresh emulated API server, with a kubeconfig pointing at it (module tests)."""
+    from fake_apiserver import FakeAPIServer  # pylint: disable=import-outside-toplevel
+
+    with FakeAPIServer() as server:
+        server.kubeconfig_path = server.kubeconfig(str(tmp_path / "kubeconfig"))
+        yield server
