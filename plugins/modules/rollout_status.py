@@ -12,11 +12,28 @@ module: rollout_status
 short_description: Wait until DaemonSets, Deployments and StatefulSets are rolled out, or say why not
 version_added: 0.1.0
 description:
-  - Polls the listed workloads until each has its latest spec observed and every replica on the current template and
-    ready, the rules C(cilium status --wait) applies to Cilium (agent and Envoy DaemonSets, operator, Hubble relay
-    and UI) and that fit the Dapr control plane.
+  - Polls the listed workloads until each is rolled out as C(kubectl rollout status) judges it, the workload part of
+    what C(cilium status --wait) checks for Cilium (agent and Envoy DaemonSets, operator, Hubble relay and UI) and
+    what fits the Dapr control plane. In every case the controller must have seen the latest spec
+    (C(observedGeneration)).
+  - A Deployment is rolled out when every replica runs the current template, no old replica is left (not even one
+    pending termination) and every updated replica is available.
+  - A DaemonSet is rolled out when the pod of every node that should run one runs the current template and is
+    available.
+  - A StatefulSet is rolled out when every replica is ready and runs the update revision. With
+    C(updateStrategy.rollingUpdate.partition) only the replicas from that ordinal up are updated, and the rollout
+    counts as done once they are, as kubectl counts it.
+  - Fails at once, naming the workload, when it cannot finish rolling out by itself. A Deployment whose
+    C(Progressing) condition has reason C(ProgressDeadlineExceeded) fails as C(kubectl rollout status) does. A paused
+    Deployment (C(spec.paused)) that is not rolled out fails with the hint to run C(kubectl rollout resume); a paused
+    Deployment that is rolled out passes.
+  - C(kubectl rollout status) refuses to judge C(updateStrategy) C(OnDelete). Here a DaemonSet or StatefulSet with
+    C(OnDelete) fails at once while any of its pods runs an old template or revision, since the controller only
+    replaces a pod that someone deletes; without such pods it is judged like a rolling one, so pods still being
+    created are waited for and a workload whose pods are all updated and ready (available for a DaemonSet) passes.
   - Stops early when a pod in O(namespace) matching O(pod_selector) has failed or waits in C(CrashLoopBackOff) or an
     image pull error, and fails with that reason instead of running into the timeout.
+  - After O(timeout) seconds it fails naming every workload that is not rolled out, each with its reason.
   - Never changes anything.
 author:
   - sidecarless.mesh maintainers (@sidecarless)
@@ -75,10 +92,10 @@ ready:
   type: list
   elements: str
 pending:
-  description: Workloads that are not, each with the reason.
+  description: Workloads that are not, each with the reason, including why one cannot roll out by itself.
   returned: always
   type: dict
-  sample: {"DaemonSet/cilium": "2 of 3 pods are ready"}
+  sample: {"DaemonSet/cilium": "2 of 3 pods are available"}
 waited:
   description: Seconds spent waiting.
   returned: always
@@ -122,8 +139,12 @@ def parse_workloads(module):
 
 
 def poll(client, namespace, workloads, pod_selector):
-    """(ready, pending, fatal) for one look at the cluster."""
-    ready, pending = [], {}
+    """(ready, pending, fatal) for one look at the cluster.
+
+    ``fatal`` lists the reasons waiting will not help: workloads that cannot roll out by themselves, each named,
+    then the first pod that will not recover.
+    """
+    ready, pending, fatal = [], {}, []
     for kind, name in workloads:
         resource = client.resource(kind, API_VERSIONS[kind])
         try:
@@ -133,15 +154,17 @@ def poll(client, namespace, workloads, pod_selector):
         problem = readiness.workload_problem(obj)
         key = "%s/%s" % (kind, name)
         if problem:
-            pending[key] = problem
+            pending[key] = str(problem)
+            if problem.fatal:
+                fatal.append("%s: %s" % (key, problem))
         else:
             ready.append(key)
-    fatal = None
     if pending and pod_selector:
         pods = client.resource("Pod", "v1").get(namespace=namespace, label_selector=pod_selector).to_dict()
         for pod in pods.get("items") or []:
-            fatal = readiness.pod_problem(pod)
-            if fatal:
+            trouble = readiness.pod_problem(pod)
+            if trouble:
+                fatal.append(trouble)
                 break
     return ready, pending, fatal
 
@@ -161,7 +184,7 @@ def main():
             if not pending or module.check_mode:
                 module.exit_json(**result)
             if fatal:
-                module.fail_json(msg="not ready in %s: %s" % (params["namespace"], fatal), **result)
+                module.fail_json(msg="not ready in %s: %s" % (params["namespace"], "; ".join(fatal)), **result)
             if waited >= params["timeout"]:
                 module.fail_json(msg="not ready after %d s in %s: %s" % (
                     params["timeout"], params["namespace"],

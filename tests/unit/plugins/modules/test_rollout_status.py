@@ -105,7 +105,7 @@ def test_bad_workload_spec_is_refused(api):
 
 @pytest.mark.parametrize("obj,expected", [
     (deployment("a", replicas=3, ready=3), None),
-    (deployment("a", replicas=3, ready=1), "1 of 3 replicas are ready"),
+    (deployment("a", replicas=3, ready=1), "1 of 3 updated replicas are available"),
     (daemonset("a", generation=3, observed=2), "the controller has not seen generation 3 yet"),
     ({"kind": "StatefulSet", "metadata": {"generation": 1}, "spec": {"replicas": 3},
       "status": {"observedGeneration": 1, "updatedReplicas": 3, "readyReplicas": 3}}, None),
