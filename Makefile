@@ -8,7 +8,7 @@ LINK   := .collections/ansible_collections/sidecarless/mesh
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup setup-test link docs bench clean
+.PHONY: demo test setup setup-test link docs bench clean cluster-up cluster-down cluster-tools
 
 demo: setup
 	$(BIN)/ansible-playbook site.yml -i inventories/demo
@@ -43,5 +43,17 @@ docs: setup
 bench: setup
 	$(BIN)/python tools/benchmark.py
 
-clean:
+# The test control plane (tests/controlplane/README.md): a real kube-apiserver,
+# controller-manager, scheduler and etcd on 127.0.0.1 with simulated nodes.
+# The last line of cluster-up is KUBECONFIG=<path>.
+cluster-tools: setup-test
+	PYTHONPATH=tests $(BIN)/python -m controlplane build
+
+cluster-up: setup-test
+	@PYTHONPATH=tests $(BIN)/python -m controlplane up
+
+cluster-down:
+	@PYTHONPATH=tests $(or $(wildcard $(BIN)/python),$(PYTHON)) -m controlplane down
+
+clean: cluster-down
 	rm -rf $(VENV) .collections build tests/output

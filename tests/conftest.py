@@ -22,7 +22,8 @@ LINK = os.path.join(COLLECTIONS, "ansible_collections", "sidecarless", "mesh")
 if not os.path.exists(LINK):
     os.makedirs(os.path.dirname(LINK), exist_ok=True)
     os.symlink(os.path.join("..", "..", ".."), LINK)
-for _path in (COLLECTIONS, os.path.join(ROOT, "tests", "unit"), os.path.join(ROOT, "tests", "conformance")):
+for _path in (COLLECTIONS, os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "unit"),
+              os.path.join(ROOT, "tests", "conformance")):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
@@ -51,6 +52,66 @@ def pytest_terminal_summary(terminalreporter):
     if _MISSING_UPSTREAM:
         terminalreporter.write_sep("!", "CONFORMANCE NOT CHECKED", red=True, bold=True)
         terminalreporter.write_line(_MISSING_UPSTREAM[0], red=True)
+    if _NO_CONTROL_PLANE:
+        terminalreporter.write_sep("!", "CLUSTER MODE NOT TESTED AGAINST A REAL API SERVER", red=True, bold=True)
+        terminalreporter.write_line(_NO_CONTROL_PLANE[0], red=True)
+
+
+# -- the real control plane (tests/controlplane) -----------------------------------------
+_NO_CONTROL_PLANE = []
+
+
+@pytest.fixture(scope="session")
+def control_plane_binaries():
+    """Build (once, cached outside the checkout) or find the control plane; skip loudly without Go."""
+    from controlplane import binaries  # pylint: disable=import-outside-toplevel
+
+    try:
+        return binaries.control_plane()
+    except (OSError, binaries.BuildError) as exc:
+        message = "the test control plane could not be built (%s): cluster tests NOT run" % str(exc)[:2000]
+        if os.environ.get("CI") or os.environ.get("MESH_REQUIRE_CLUSTER"):
+            pytest.fail(message)
+        _NO_CONTROL_PLANE.append(message)
+        pytest.skip(message)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "report_" + report.when, report)
+
+
+@pytest.fixture(scope="session")
+def cluster_pool(control_plane_binaries, upstream):
+    del control_plane_binaries
+    from controlplane import testing  # pylint: disable=import-outside-toplevel
+
+    pool = testing.Pool(upstream)
+    yield pool
+    pool.close()
+
+
+def _cluster(request, pool, kind):
+    kube_ = pool.take(kind)
+    yield kube_
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        sys.stderr.write("\n==== control plane logs of %s ====\n%s\n" % (request.node.nodeid, kube_.logs(25)))
+    kube_.plane.stop()
+
+
+@pytest.fixture
+def kube(request, cluster_pool):
+    """A fresh real control plane whose nodes are Ready (a CNI is assumed), Gateway API and Cilium CRDs installed."""
+    yield from _cluster(request, cluster_pool, "kube")
+
+
+@pytest.fixture
+def bare_cluster(request, cluster_pool):
+    """A fresh real control plane as kind gives it without a default CNI: nodes NotReady until Cilium runs."""
+    yield from _cluster(request, cluster_pool, "bare")
 
 
 def load_inventory_vars(name):

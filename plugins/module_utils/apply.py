@@ -11,10 +11,15 @@ which live objects are ours to prune, so both are unit-testable.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 
 from . import facts
 
 FIELD_MANAGER = "sidecarless.mesh"
+#: Annotation holding the hash of what the collection last applied to an object: with it a rerun
+#: sees from one list per kind that nothing changed, and notices fields it stopped setting.
+APPLIED_HASH_ANNOTATION = "sidecarless.mesh/applied-hash"
 
 #: Kinds the collection renders and may prune (Namespaces are never pruned:
 #: deleting one deletes everything in it).
@@ -57,6 +62,7 @@ def comparable(obj):
     annotations = meta.get("annotations")
     if annotations:
         annotations.pop(_LAST_APPLIED, None)
+        annotations.pop(APPLIED_HASH_ANNOTATION, None)
         if not annotations:
             meta.pop("annotations")
     return result
@@ -67,6 +73,67 @@ def is_change(before, after):
     if before is None:
         return True
     return comparable(before) != comparable(after)
+
+
+def desired_hash(obj):
+    """Stable hash of an object as the collection renders it (before the hash annotation is added)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()[:32]
+
+
+def with_hash(obj):
+    """A copy of ``obj`` carrying APPLIED_HASH_ANNOTATION."""
+    digest = desired_hash(obj)
+    result = copy.deepcopy(obj)
+    result.setdefault("metadata", {}).setdefault("annotations", {})[APPLIED_HASH_ANNOTATION] = digest
+    return result
+
+
+def contains(desired, live):
+    """True when every field of ``desired`` has the same value in ``live`` (server defaults may add more).
+
+    Lists must have the same length and contain the desired items in order:
+    a list the server kept is a list the apply set.
+    """
+    if isinstance(desired, dict):
+        if not isinstance(live, dict):
+            return False
+        return all(contains(value, live.get(key)) for key, value in desired.items())
+    if isinstance(desired, list):
+        if not isinstance(live, list) or len(live) != len(desired):
+            return False
+        return all(contains(a, b) for a, b in zip(desired, live))
+    if isinstance(desired, bool) or isinstance(live, bool):
+        return desired is live
+    return desired == live
+
+
+def up_to_date(desired, live):
+    """Would applying ``desired`` (already carrying its hash) leave ``live`` unchanged?
+
+    True only when the live object carries the same hash (so no field was
+    dropped from the rendering since) and still holds every rendered value
+    (so nobody changed one of them).
+    """
+    if live is None:
+        return False
+    wanted = ((desired.get("metadata") or {}).get("annotations") or {}).get(APPLIED_HASH_ANNOTATION)
+    have = ((live.get("metadata") or {}).get("annotations") or {}).get(APPLIED_HASH_ANNOTATION)
+    return bool(wanted) and wanted == have and contains(desired, live)
+
+
+def without_fields(obj, paths):
+    """A copy of ``obj`` without the dotted ``paths`` (fields another controller maintains)."""
+    result = copy.deepcopy(obj)
+    for path in paths:
+        parts = path.split(".")
+        node = result
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                break
+        if isinstance(node, dict):
+            node.pop(parts[-1], None)
+    return result
 
 
 def owner_selector(instance):
@@ -94,7 +161,7 @@ def prune_candidates(live_items, desired_refs, instance):
 
 
 def check_resources(resources, instance):
-    """Problems with the objects to apply (before any API call)."""
+    """Problems with the objects to apply (before any API call); an empty ``instance`` checks no labels."""
     problems = []
     seen = set()
     for index, obj in enumerate(resources):

@@ -17,7 +17,12 @@ description:
   - Deletes objects that carry the ownership labels of O(instance)
     (C(app.kubernetes.io/managed-by=sidecarless.mesh), C(sidecarless.mesh/instance=<instance>)) but are no longer
     in O(resources), for the kinds in O(prune_kinds). Namespaces are never pruned.
+  - A rerun costs one list request per kind plus one apply per object that changed. Every applied object carries
+    the annotation C(sidecarless.mesh/applied-hash), the hash of what was applied; an object whose live state has
+    that hash and still holds every applied value is left alone without a request.
   - In check mode every write is a server-side dry run, so admission and schema errors show up without changes.
+    Objects whose kind is not served yet (their CRDs would be installed by an earlier task of the same run) are
+    reported as created, with a warning, instead of failing.
   - Uses the client and authentication options of C(kubernetes.core).
 author:
   - sidecarless.mesh maintainers (@sidecarless)
@@ -37,8 +42,9 @@ options:
   instance:
     description:
       - Value of the C(sidecarless.mesh/instance) label that marks the objects this set owns (the mesh name).
+      - Empty applies O(resources) without ownership labels and never prunes (for CRDs and other shared objects).
     type: str
-    required: true
+    default: ""
   prune:
     description:
       - Delete owned objects of the O(prune_kinds) that are not in O(resources).
@@ -46,7 +52,8 @@ options:
     default: true
   prune_kinds:
     description:
-      - Kinds to look for stale objects, as C(apiVersion/Kind) strings. Kinds whose API is not served are skipped.
+      - Kinds to look for stale objects, as C(apiVersion/Kind) strings. Kinds whose API is not served (or no longer
+        served, although discovery still lists them) are skipped and returned in RV(skipped_kinds).
       - Defaults to every kind the collection renders except Namespace.
     type: list
     elements: str
@@ -55,6 +62,16 @@ options:
       - Field manager name of the server-side apply.
     type: str
     default: sidecarless.mesh
+  preserve_fields:
+    description:
+      - Dotted paths (for example C(spec.conversion.webhook.clientConfig.caBundle)) left out of the apply when the
+        object already exists, so the values another controller maintains there stay (the Dapr operator patches
+        its CRDs' conversion webhook at start-up).
+      - On create the fields are applied as given.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
   force_conflicts:
     description:
       - Take over fields another manager set (server-side apply C(force)). The objects are the collection's own, so
@@ -134,58 +151,101 @@ from ansible_collections.sidecarless.mesh.plugins.module_utils.k8s_client import
 
 OPTIONS = dict(
     resources=dict(type="list", elements="dict", required=True),
-    instance=dict(type="str", required=True),
+    instance=dict(type="str", default=""),
     prune=dict(type="bool", default=True),
     prune_kinds=dict(type="list", elements="str"),
     field_manager=dict(type="str", default=plan.FIELD_MANAGER),
     force_conflicts=dict(type="bool", default=True),
+    preserve_fields=dict(type="list", elements="str", default=[]),
 )
 
 
 class Applier(object):
+    """Apply and prune with as few requests as possible: one list per kind, one apply per changed object."""
+
     def __init__(self, module, client):
         self.module = module
         self.client = client
         self.dry_run = "All" if module.check_mode else None
         self.result = dict(changed=False, created=[], updated=[], unchanged=[], pruned=[], skipped_kinds=[])
+        self.not_served = {}  # "apiVersion Kind" -> objects a check-mode run would create once the CRD exists
         self.diffs = []
         self.namespaces_created = set()
+        self.live = {}  # (apiVersion, kind) -> {ref: object} of the owned objects, or None when not listable
+
+    def fail(self, msg):
+        self.module.fail_json(msg=msg, **self.result)
+
+    def warnings(self):
+        return ["%s is not served yet (its CRD comes from an earlier step of the run); once it is, %d object(s) "
+                "would be created: %s" % (kind, len(names), ", ".join(names))
+                for kind, names in sorted(self.not_served.items())]
 
     def resource(self, api_version, kind):
         return self.client.resource(kind, api_version)
 
-    def apply_all(self, resources):
+    def owned(self, api_version, kind, resource, instance):
+        """The owned live objects of one kind, listed once; None when the kind cannot be listed."""
+        key = (api_version, kind)
+        if key not in self.live:
+            try:
+                items = resource.get(label_selector=plan.owner_selector(instance)).to_dict().get("items") or []
+            except NotFoundError:
+                # Discovery still lists a kind whose CRD was just removed.
+                self.live[key] = None
+                return None
+            for item in items:
+                item.setdefault("apiVersion", api_version)
+                item.setdefault("kind", kind)
+            self.live[key] = dict((plan.ref(item), item) for item in items)
+        return self.live[key]
+
+    def apply_all(self, resources, instance):
         params = self.module.params
         for obj in resources:
             obj_ref = plan.ref(obj)
+            text = plan.describe(obj_ref)
             try:
                 resource = self.resource(obj_ref[0], obj_ref[1])
             except ResourceNotFoundError:
-                self.module.fail_json(msg="the cluster does not serve %s %s (needed for %s): install its CRDs first "
-                                          "(Gateway API CRDs, then Cilium)" % (obj_ref[0], obj_ref[1],
-                                                                               plan.describe(obj_ref)),
-                                      **self.result)
+                if self.dry_run:
+                    # Check mode on a fresh cluster: the CRDs an earlier task would install are not there.
+                    self.result["created"].append(text)
+                    self.not_served.setdefault("%s %s" % (obj_ref[0], obj_ref[1]), []).append(
+                        "%s/%s" % (obj_ref[2], obj_ref[3]) if obj_ref[2] else obj_ref[3])
+                    self.diffs.append(dict(before_header=text, after_header=text, before={},
+                                           after=plan.comparable(obj)))
+                    continue
+                self.fail("the cluster does not serve %s %s (needed for %s): install its CRDs first "
+                          "(Gateway API CRDs, then Cilium)" % (obj_ref[0], obj_ref[1], text))
             namespace = obj_ref[2] or None
-            before = self.get(resource, obj_ref[3], namespace)
+            owned = self.owned(obj_ref[0], obj_ref[1], resource, instance) if instance else None
+            before = owned.get(obj_ref) if owned is not None else None
+            if before is None:
+                before = self.get(resource, obj_ref[3], namespace)
+            body = obj
+            if before is not None and params["preserve_fields"]:
+                body = plan.without_fields(obj, params["preserve_fields"])
+            body = plan.with_hash(body)
+            if plan.up_to_date(body, before):
+                self.result["unchanged"].append(text)
+                continue
             try:
                 answer = self.client.client.server_side_apply(
-                    resource, body=obj, name=obj_ref[3], namespace=namespace,
+                    resource, body=body, name=obj_ref[3], namespace=namespace,
                     field_manager=params["field_manager"], force_conflicts=params["force_conflicts"],
                     dry_run=self.dry_run)
             except NotFoundError as exc:
                 if self.dry_run and namespace in self.namespaces_created:
                     # The dry run cannot see a namespace this same run would create.
-                    self.result["created"].append(plan.describe(obj_ref))
-                    self.diffs.append(dict(before_header=plan.describe(obj_ref), after_header=plan.describe(obj_ref),
-                                           before={}, after=plan.comparable(obj)))
+                    self.result["created"].append(text)
+                    self.diffs.append(dict(before_header=text, after_header=text, before={},
+                                           after=plan.comparable(obj)))
                     continue
-                self.module.fail_json(msg="applying %s failed: %s" % (plan.describe(obj_ref), reason(exc)),
-                                      **self.result)
+                self.fail("applying %s failed: %s" % (text, reason(exc)))
             except DynamicApiError as exc:
-                self.module.fail_json(msg="applying %s failed: %s" % (plan.describe(obj_ref), reason(exc)),
-                                      **self.result)
+                self.fail("applying %s failed: %s" % (text, reason(exc)))
             after = answer.to_dict()
-            text = plan.describe(obj_ref)
             if obj_ref[1] == "Namespace" and before is None:
                 self.namespaces_created.add(obj_ref[3])
             if before is None:
@@ -213,19 +273,18 @@ class Applier(object):
             except ResourceNotFoundError:
                 self.result["skipped_kinds"].append(text)
                 continue
-            live = resource.get(label_selector=plan.owner_selector(instance)).to_dict().get("items") or []
-            for item in live:
-                item.setdefault("apiVersion", api_version)
-                item.setdefault("kind", kind)
-            for item in plan.prune_candidates(live, desired, instance):
+            live = self.owned(api_version, kind, resource, instance)
+            if live is None:
+                self.result["skipped_kinds"].append(text)
+                continue
+            for item in plan.prune_candidates(list(live.values()), desired, instance):
                 obj_ref = plan.ref(item)
                 try:
                     resource.delete(name=obj_ref[3], namespace=obj_ref[2] or None, dry_run=self.dry_run)
                 except NotFoundError:
                     continue
                 except DynamicApiError as exc:
-                    self.module.fail_json(msg="pruning %s failed: %s" % (plan.describe(obj_ref), reason(exc)),
-                                          **self.result)
+                    self.fail("pruning %s failed: %s" % (plan.describe(obj_ref), reason(exc)))
                 self.result["pruned"].append(plan.describe(obj_ref))
                 self.diffs.append(dict(before_header=plan.describe(obj_ref), after_header="(deleted)",
                                        before=plan.comparable(item), after={}))
@@ -235,7 +294,10 @@ def main():
     require_k8s_core()
     module = module_with_auth(OPTIONS)
     params = module.params
-    problems = plan.check_resources(params["resources"], params["instance"])
+    instance = params["instance"]
+    problems = plan.check_resources(params["resources"], instance)
+    if params["prune"] and not instance and params["prune_kinds"]:
+        problems.append("prune_kinds needs instance: without it nothing is known to be owned")
     if problems:
         module.fail_json(msg="cannot apply: " + "; ".join(problems))
     try:
@@ -244,15 +306,17 @@ def main():
         module.fail_json(msg="cannot reach the Kubernetes API: %s" % reason(exc))
     applier = Applier(module, client)
     try:
-        applier.apply_all(params["resources"])
-        if params["prune"]:
+        applier.apply_all(params["resources"], instance)
+        if params["prune"] and instance:
             kinds = params["prune_kinds"] or ["%s/%s" % pair for pair in plan.PRUNE_KINDS]
-            applier.prune(params["resources"], params["instance"], kinds)
+            applier.prune(params["resources"], instance, kinds)
     except DynamicApiError as exc:
-        module.fail_json(msg="Kubernetes API error: %s" % reason(exc), **applier.result)
+        applier.fail("Kubernetes API error: %s" % reason(exc))
     except TransportError as exc:
-        module.fail_json(msg="lost the Kubernetes API: %s" % reason(exc), **applier.result)
+        applier.fail("lost the Kubernetes API: %s" % reason(exc))
     result = applier.result
+    for warning in applier.warnings():
+        module.warn(warning)
     result["changed"] = bool(result["created"] or result["updated"] or result["pruned"])
     if module._diff and applier.diffs:
         result["diff"] = applier.diffs
