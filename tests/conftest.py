@@ -108,6 +108,24 @@ def kube(request, cluster_pool):
     yield from _cluster(request, cluster_pool, "kube")
 
 
+@pytest.fixture(scope="module")
+def shared_kube(request, cluster_pool):
+    """One real control plane for the tests of a module that each work in a namespace of their own."""
+    yield from _cluster(request, cluster_pool, "kube")
+
+
+@pytest.fixture
+def namespaced_kube(shared_kube, request):
+    """A fresh namespace of the module's shared cluster (names in kube-system map to it)."""
+    from controlplane import testing  # pylint: disable=import-outside-toplevel
+
+    name = "t%d-%s" % (len(getattr(shared_kube, "_views", [])), request.node.name.lower())
+    name = "".join(c if c.isalnum() else "-" for c in name)[:50].strip("-")
+    view = testing.NamespaceView(shared_kube, name)
+    shared_kube._views = getattr(shared_kube, "_views", []) + [name]  # pylint: disable=protected-access
+    return view
+
+
 @pytest.fixture
 def bare_cluster(request, cluster_pool):
     """A fresh real control plane as kind gives it without a default CNI: nodes NotReady until Cilium runs."""
@@ -142,13 +160,3 @@ def load_bad_cases():
 
 #: Inventories every render/conformance test runs over.
 INVENTORIES = ("demo", "example-baremetal", "multi-namespace", "host-network", "minimal")
-
-
-@pytest.fixture
-def api(tmp_path):
-    """A fresh emulated API server, with a kubeconfig pointing at it (module tests)."""
-    from fake_apiserver import FakeAPIServer  # pylint: disable=import-outside-toplevel
-
-    with FakeAPIServer() as server:
-        server.kubeconfig_path = server.kubeconfig(str(tmp_path / "kubeconfig"))
-        yield server

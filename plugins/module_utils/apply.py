@@ -80,9 +80,14 @@ def desired_hash(obj):
     return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()[:32]
 
 
-def with_hash(obj):
-    """A copy of ``obj`` carrying APPLIED_HASH_ANNOTATION."""
-    digest = desired_hash(obj)
+def with_hash(obj, rendered=None):
+    """A copy of ``obj`` carrying APPLIED_HASH_ANNOTATION: the hash of ``rendered`` (default ``obj``).
+
+    The hash is always the one of the object as rendered, even when some of
+    its fields are left to another controller, so it does not change between
+    the creating apply and the later ones.
+    """
+    digest = desired_hash(obj if rendered is None else rendered)
     result = copy.deepcopy(obj)
     result.setdefault("metadata", {}).setdefault("annotations", {})[APPLIED_HASH_ANNOTATION] = digest
     return result

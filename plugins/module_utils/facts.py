@@ -202,6 +202,7 @@ DAPR_CHART = "dapr/dapr"
 DAPR_CHART_REPO = "https://dapr.github.io/helm-charts/"
 DAPR_SHARED_CHART = "oci://registry-1.docker.io/daprio/dapr-shared-chart"
 DAPR_SHARED_CHART_VERSION = "1.16.0"
+DAPR_SHARED_CHART_NAME = "dapr-shared-chart"  # the chart's name, part of the names of what it creates
 DAPR_TRUST_DOMAIN = "cluster.local"
 
 #: Ports of the Services a Dapr Shared instance creates (``<appId>-dapr``)

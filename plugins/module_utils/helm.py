@@ -18,7 +18,9 @@ from .k8s import deep_merge
 
 
 class Release(object):
-    def __init__(self, name, namespace, chart, version, repository, values, purpose):
+    def __init__(self, name, namespace, chart, version, repository, values, purpose, workloads=(), hint=""):
+        self.workloads = list(workloads)  # "Kind/name" of what the release runs, for the rollout wait
+        self.hint = hint  # what a rollout that does not finish usually means
         self.name = name
         self.namespace = namespace
         self.chart = chart
@@ -205,6 +207,15 @@ def check_dapr_shared_values(mesh, instance, values, dapr, problems):
 # -- releases ------------------------------------------------------------------------
 
 
+def dapr_shared_workload(release_name, values):
+    """"Kind/name" of the daprd workload the Dapr Shared chart creates (its fullname template)."""
+    shared = values.get("shared") or {}
+    kind = "Deployment" if shared.get("strategy") == "deployment" else "DaemonSet"
+    name = values.get("fullnameOverride") or "%s-%s" % (release_name, values.get("nameOverride")
+                                                         or facts.DAPR_SHARED_CHART_NAME)
+    return "%s/%s" % (kind, name[:63].rstrip("-"))
+
+
 def render_releases(mesh):
     """Every Helm release in install order; raises ValidationError on inconsistent values."""
     s = mesh.settings
@@ -223,7 +234,15 @@ def render_releases(mesh):
         check_dapr_shared_values(mesh, instance, values, dapr, problems)
         purpose = ("ingress daprd for gateway %s" % instance.gateway.key if instance.role == "ingress"
                    else "daprd for app %s/%s" % (instance.namespace, instance.app_id))
+        shared = values.get("shared") or {}
+        hint = ("daprd reports Ready only once sentry answers and its app channel %s:%s has a ready endpoint "
+                "(Dapr 1.18 blocks start-up on it): %s" % (
+                    shared.get("remoteURL"), shared.get("remotePort"),
+                    "the gateway's Service is created by Cilium once the Gateway is accepted"
+                    if instance.role == "ingress" else
+                    "deploy the app's pods (labels of its versions) and make them Ready"))
         releases.append(Release(instance.release, instance.namespace, s["dapr_shared_chart"],
-                                s["dapr_shared_chart_version"], "", values, purpose))
+                                s["dapr_shared_chart_version"], "", values, purpose,
+                                workloads=[dapr_shared_workload(instance.release, values)], hint=hint))
     problems.raise_if_any()
     return releases

@@ -18,6 +18,9 @@ from . import facts, gateway, policy
 from .helm import render_releases
 from .k8s import metadata, resource
 from .model import build_mesh
+
+#: Name suffix of the ConfigMap that records the Dapr Shared releases of a mesh (see release_registry).
+REGISTRY_SUFFIX = "dapr-shared-releases"
 from .summary import summary_lines
 
 #: Files under ``manifests/`` in apply order, and what goes in each.
@@ -73,12 +76,27 @@ class Rendering(object):
     def releases_document(self):
         return {"releases": [release.as_entry() for release in self.releases]}
 
+    def release_registry(self):
+        """The ConfigMap in which cluster mode records the Dapr Shared releases it installed.
+
+        Helm releases carry no labels the collection could select them by, so
+        this record is how the dapr_shared role finds the releases of apps that
+        left the inventory (and uninstalls them). It is written only after
+        every release of the run converged.
+        """
+        mesh = self.mesh
+        entries = ["%s/%s" % (release.namespace, release.name) for release in self.releases[2:]]
+        return resource("v1", "ConfigMap", metadata(mesh, "%s-%s" % (mesh.cluster_name, REGISTRY_SUFFIX),
+                                                    mesh.settings["dapr_namespace"]),
+                        data={"releases": "\n".join(entries) + ("\n" if entries else "")})
+
     def as_dict(self):
         """Plain data for Ansible: manifests per file, releases with values, summary."""
         return {
             "cluster": self.mesh.cluster_name,
             "manifests": OrderedDict((name, items) for name, items in self.files.items() if items),
-            "releases": [dict(release.as_entry(), values=release.values, purpose=release.purpose)
+            "releases": [dict(release.as_entry(), values=release.values, purpose=release.purpose,
+                              workloads=release.workloads, hint=release.hint)
                          for release in self.releases],
             "gateway_api": self.gateway_api(),
             "summary": list(self.summary),
@@ -88,6 +106,7 @@ class Rendering(object):
             "counts": {"objects": len(self.objects()), "releases": len(self.releases),
                        "apps": len(self.mesh.apps), "gateways": len(self.mesh.gateways)},
             "kube_auth": self.kube_auth(),
+            "release_registry": self.release_registry(),
             "verify_targets": self.verify_targets(),
             "verify": dict(self.mesh.settings["mesh_verify"]),
         }

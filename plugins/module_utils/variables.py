@@ -210,6 +210,9 @@ CILIUM = {
     "cilium_wait_timeout": Field(
         "int", "Cluster mode: seconds to wait for agents, operator, Envoy and Hubble to be ready.", default=600,
         minimum=30, maximum=7200),
+    "cilium_agent_health_check": Field(
+        "bool", "Cluster mode: after the rollout, ask every agent for its own health (cilium-dbg status through "
+        "kubectl exec), as cilium status --wait does. Needs exec into the agent pods.", default=True),
     "cilium_migrate_from_kube_proxy": Field(
         "bool", "Cluster mode: remove kube-proxy (DaemonSet, ConfigMap, its iptables rules on every mesh_nodes host) "
         "before installing Cilium with kube-proxy replacement. Service traffic is down in between.", default=False),

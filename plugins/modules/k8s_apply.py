@@ -177,9 +177,14 @@ class Applier(object):
         self.module.fail_json(msg=msg, **self.result)
 
     def warnings(self):
-        return ["%s is not served yet (its CRD comes from an earlier step of the run); once it is, %d object(s) "
-                "would be created: %s" % (kind, len(names), ", ".join(names))
-                for kind, names in sorted(self.not_served.items())]
+        result = []
+        for kind, names in sorted(self.not_served.items()):
+            if kind.startswith("namespace "):
+                result.append("check mode: %s; objects in it are reported as created" % kind)
+            else:
+                result.append("%s is not served yet (its CRD comes from an earlier step of the run); once it is, "
+                              "%d object(s) would be created: %s" % (kind, len(names), ", ".join(names)))
+        return result
 
     def resource(self, api_version, kind):
         return self.client.resource(kind, api_version)
@@ -226,7 +231,7 @@ class Applier(object):
             body = obj
             if before is not None and params["preserve_fields"]:
                 body = plan.without_fields(obj, params["preserve_fields"])
-            body = plan.with_hash(body)
+            body = plan.with_hash(body, rendered=obj)
             if plan.up_to_date(body, before):
                 self.result["unchanged"].append(text)
                 continue
@@ -236,8 +241,8 @@ class Applier(object):
                     field_manager=params["field_manager"], force_conflicts=params["force_conflicts"],
                     dry_run=self.dry_run)
             except NotFoundError as exc:
-                if self.dry_run and namespace in self.namespaces_created:
-                    # The dry run cannot see a namespace this same run would create.
+                if self.dry_run and (namespace in self.namespaces_created or self.missing_namespace(namespace)):
+                    # The dry run cannot see a namespace this run (or an earlier step of it) would create.
                     self.result["created"].append(text)
                     self.diffs.append(dict(before_header=text, after_header=text, before={},
                                            after=plan.comparable(obj)))
@@ -257,6 +262,16 @@ class Applier(object):
                 continue
             self.diffs.append(dict(before_header=text, after_header=text, before=plan.comparable(before) or {},
                                    after=plan.comparable(after)))
+
+    def missing_namespace(self, namespace):
+        if not namespace:
+            return False
+        try:
+            self.resource("v1", "Namespace").get(name=namespace)
+        except NotFoundError:
+            self.not_served.setdefault("namespace %s (does not exist yet)" % namespace, [])
+            return True
+        return False
 
     def get(self, resource, name, namespace):
         try:

@@ -63,6 +63,13 @@ options:
     description: Seconds between polls.
     type: int
     default: 5
+  hint:
+    description:
+      - Text added to the failure message, saying what a rollout that does not finish usually means for these
+        workloads (the roles pass what the rendered mesh knows, for example which Service a daprd waits for).
+    type: str
+    default: ""
+    version_added: 0.2.0
 attributes:
   check_mode:
     support: full
@@ -124,6 +131,7 @@ OPTIONS = dict(
     pod_selector=dict(type="str", default=""),
     timeout=dict(type="int", default=600),
     interval=dict(type="int", default=5),
+    hint=dict(type="str", default=""),
 )
 
 
@@ -183,12 +191,14 @@ def main():
             result = dict(changed=False, ready=ready, pending=pending, waited=waited)
             if not pending or module.check_mode:
                 module.exit_json(**result)
+            hint = (" (%s)" % params["hint"]) if params["hint"] else ""
             if fatal:
-                module.fail_json(msg="not ready in %s: %s" % (params["namespace"], "; ".join(fatal)), **result)
+                module.fail_json(msg="not ready in %s: %s%s" % (params["namespace"], "; ".join(fatal), hint),
+                                 **result)
             if waited >= params["timeout"]:
-                module.fail_json(msg="not ready after %d s in %s: %s" % (
+                module.fail_json(msg="not ready after %d s in %s: %s%s" % (
                     params["timeout"], params["namespace"],
-                    "; ".join("%s: %s" % item for item in sorted(pending.items()))), **result)
+                    "; ".join("%s: %s" % item for item in sorted(pending.items())), hint), **result)
             time.sleep(max(0.1, min(params["interval"], params["timeout"] - waited)))
     except (CoreException, TransportError) as exc:
         module.fail_json(msg="cannot reach the Kubernetes API: %s" % reason(exc))

@@ -129,6 +129,45 @@ class Kube(object):
                          for name in ("simulator", "kube-apiserver", "kube-controller-manager", "kube-scheduler"))
 
 
+class NamespaceView(object):
+    """One test's share of a cluster several tests use: its own namespace, its own request count.
+
+    Objects the test names in ``kube-system`` live in the test's namespace
+    instead, so tests written for a cluster of their own need no other change.
+    """
+
+    def __init__(self, kube, namespace):
+        self.kube = kube
+        self.namespace = namespace
+        self.kubeconfig_path = kube.kubeconfig_path
+        self.client = kube.client
+        kube.client.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                  "metadata": {"name": namespace}})
+        self._start = len(kube.requests())
+
+    def _ns(self, namespace):
+        return self.namespace if namespace in (None, "kube-system") else namespace
+
+    def get(self, kind, name, namespace=None, api_version=None):
+        return self.kube.get(kind, name, self._ns(namespace), api_version)
+
+    def put(self, obj, manager="someone-else"):
+        obj = dict(obj, metadata=dict(obj["metadata"], namespace=self._ns(obj["metadata"].get("namespace"))))
+        return self.kube.put(obj, manager)
+
+    def path(self, kind, name=None, namespace=None, api_version=None, subresource=None):
+        return self.kube.path(kind, name, self._ns(namespace), api_version, subresource)
+
+    def requests(self):
+        return [r for r in self.kube.requests()[self._start:] if "/namespaces/%s/" % self.namespace in r[2]]
+
+    def writes(self):
+        return [r for r in self.requests() if r[0] in WRITE_VERBS and "dryRun=All" not in r[2]]
+
+    def wait(self, predicate, timeout, what):
+        self.kube.wait(predicate, timeout, what)
+
+
 def start(upstream=None, cni=False, nodes=3, crds=False):
     """A fresh control plane in a short temporary directory (Unix socket paths are limited to 107 bytes)."""
     plane = ControlPlane(state_dir=tempfile.mkdtemp(prefix="mesh-cp-"), nodes=nodes, upstream=upstream, cni=cni)

@@ -15,8 +15,18 @@ from ansible_collections.sidecarless.mesh.plugins.modules import ipsec_key
 from module_runner import run_module
 
 
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture
+def api(namespaced_kube):
+    """The real test control plane, one namespace per test (it stands for kube-system)."""
+    return namespaced_kube
+
+
 def run(api, **args):
     check_mode = args.pop("check_mode", False)
+    args.setdefault("namespace", api.namespace)
     return run_module(ipsec_key.main, dict(kubeconfig=api.kubeconfig_path, **args), check_mode=check_mode)
 
 
@@ -76,11 +86,19 @@ def test_rotation_increments_the_id_and_wraps_after_15(api):
 
 def test_rotation_is_refused_while_the_agents_roll_out(api):
     run(api)
-    daemonset = {"apiVersion": "apps/v1", "kind": "DaemonSet",
-                 "metadata": {"name": "cilium", "namespace": "kube-system", "generation": 3},
-                 "status": {"observedGeneration": 3, "desiredNumberScheduled": 3, "updatedNumberScheduled": 1,
-                            "numberAvailable": 3}}
+    labels = {"k8s-app": "cilium"}
+    daemonset = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "cilium", "namespace": "kube-system"},
+                 "spec": {"selector": {"matchLabels": labels}, "updateStrategy": {"type": "OnDelete"},
+                          "template": {"metadata": {"labels": labels}, "spec": {
+                              "tolerations": [{"operator": "Exists"}],
+                              "containers": [{"name": "cilium-agent", "image": "quay.io/cilium/cilium:v1.19.6"}]}}}}
     api.put(daemonset)
+    api.wait(lambda: (api.get("DaemonSet", "cilium").get("status") or {}).get("numberAvailable") == 3, 60, "agents")
+    # An upgrade under way: the new template is out, the agents still run the old one (OnDelete).
+    daemonset["spec"]["template"]["spec"]["containers"][0]["image"] = "quay.io/cilium/cilium:v1.20.0"
+    api.put(daemonset)
+    api.wait(lambda: (api.get("DaemonSet", "cilium").get("status") or {}).get("observedGeneration") == 2, 60,
+             "the new generation observed")
     line = stored_line(api)
     result = run(api, state="rotated")
     assert result["failed"] and "rolling out" in result["msg"]

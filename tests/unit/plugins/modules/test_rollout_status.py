@@ -1,10 +1,9 @@
 # Copyright: sidecarless.mesh contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""rollout_status against an emulated API server, and the readiness rules."""
+"""rollout_status against the real test control plane (tests/controlplane), and the readiness rules."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -14,72 +13,95 @@ from ansible_collections.sidecarless.mesh.plugins.modules import rollout_status
 from module_runner import run_module
 
 
-def daemonset(name, desired=3, updated=3, ready=3, generation=2, observed=2):
-    return {"apiVersion": "apps/v1", "kind": "DaemonSet",
-            "metadata": {"name": name, "namespace": "kube-system", "generation": generation},
-            "status": {"observedGeneration": observed, "desiredNumberScheduled": desired,
-                       "updatedNumberScheduled": updated, "numberReady": ready, "numberAvailable": ready}}
+NS = "kube-system"
 
 
-def deployment(name, replicas=2, ready=2):
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": "kube-system", "generation": 1},
-            "spec": {"replicas": replicas},
-            "status": {"observedGeneration": 1, "updatedReplicas": replicas, "readyReplicas": ready,
-                       "availableReplicas": ready}}
+def daemonset(name, labels=None):
+    labels = labels or {"app.kubernetes.io/part-of": "cilium", "k8s-app": name}
+    return {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": name, "namespace": NS},
+            "spec": {"selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": {
+                         "tolerations": [{"operator": "Exists"}],
+                         "containers": [{"name": "agent", "image": "quay.io/cilium/cilium:v1.20.0"}]}}}}
 
 
-def run(api, **args):
-    base = dict(kubeconfig=api.kubeconfig_path, namespace="kube-system", interval=1,
+def deployment(name, replicas=2, **spec):
+    labels = {"app.kubernetes.io/part-of": "cilium", "name": name}
+    body = {"replicas": replicas, "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {
+                "containers": [{"name": "operator", "image": "quay.io/cilium/operator-generic:v1.20.0"}]}}}
+    body.update(spec)
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": NS}, "spec": body}
+
+
+def run(kube, **args):
+    base = dict(kubeconfig=kube.kubeconfig_path, namespace=NS, interval=1,
                 workloads=["DaemonSet/cilium", "Deployment/cilium-operator"],
                 pod_selector="app.kubernetes.io/part-of=cilium")
     base.update(args)
     return run_module(rollout_status.main, base)
 
 
-def test_ready_workloads_pass_at_once(api):
-    api.put(daemonset("cilium"))
-    api.put(deployment("cilium-operator"))
-    result = run(api, timeout=5)
+@pytest.mark.cluster
+def test_waits_until_the_rollout_finishes_and_then_passes(kube):
+    kube.put(daemonset("cilium"))
+    kube.put(deployment("cilium-operator"))
+    result = run(kube, timeout=60)
     assert result.get("failed") is not True, result
     assert result["ready"] == ["DaemonSet/cilium", "Deployment/cilium-operator"] and result["pending"] == {}
+    assert result["waited"] >= 1, "right after creation the controllers have not reported yet"
+    live = kube.get("DaemonSet", "cilium", NS)
+    assert live["status"]["numberAvailable"] == live["status"]["desiredNumberScheduled"] == 3
 
 
-def test_waits_until_a_rollout_finishes(api):
-    api.put(daemonset("cilium", ready=1))
-    api.put(deployment("cilium-operator"))
-
-    def finish():
-        time.sleep(1.5)
-        api.put(daemonset("cilium"))
-
-    threading.Thread(target=finish).start()
-    result = run(api, timeout=20)
-    assert result.get("failed") is not True, result
-    assert result["waited"] >= 1
-
-
-def test_timeout_names_what_is_pending(api):
-    api.put(daemonset("cilium", updated=1))
-    result = run(api, timeout=2)
+@pytest.mark.cluster
+def test_timeout_names_what_is_pending(bare_cluster):
+    bare_cluster.put(deployment("cilium-operator", replicas=1))  # nodes without a CNI: its pod cannot start
+    result = run(bare_cluster, timeout=3)
     assert result["failed"] is True
-    assert "DaemonSet/cilium: 1 of 3 pods run the current template" in result["msg"]
-    assert "Deployment/cilium-operator: does not exist" in result["msg"]
+    assert "Deployment/cilium-operator: 0 of 1 updated replicas are available" in result["msg"], result["msg"]
+    assert "DaemonSet/cilium: does not exist" in result["msg"]
 
 
-def test_a_crash_looping_pod_fails_early_with_its_reason(api):
-    api.put(daemonset("cilium", ready=2))
-    api.put(deployment("cilium-operator"))
-    api.put({"apiVersion": "v1", "kind": "Pod",
-             "metadata": {"name": "cilium-x1", "namespace": "kube-system",
-                          "labels": {"app.kubernetes.io/part-of": "cilium"}},
-             "status": {"phase": "Running", "containerStatuses": [
-                 {"name": "cilium-agent", "restartCount": 6,
-                  "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s"}}}]}})
+@pytest.mark.cluster
+def test_a_crash_looping_pod_fails_early_with_its_reason(kube):
+    kube.put(daemonset("cilium"))
+    kube.put(deployment("cilium-operator", replicas=1, paused=False))
+    kube.client.create("/api/v1/namespaces/%s/pods" % NS, {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "cilium-x1", "labels": {"app.kubernetes.io/part-of": "cilium"}},
+        "spec": {"nodeName": "a-node-nobody-simulates", "containers": [{"name": "cilium-agent", "image": "x"}]}})
+    # What a kubelet reports for a container that keeps crashing.
+    kube.client.merge_patch("/api/v1/namespaces/%s/pods/cilium-x1/status" % NS, {"status": {
+        "phase": "Running", "containerStatuses": [{
+            "name": "cilium-agent", "image": "x", "imageID": "", "ready": False, "restartCount": 6,
+            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s"}}}]}})
+    kube.put(dict(daemonset("cilium"), spec=dict(daemonset("cilium")["spec"], minReadySeconds=600)))
     start = time.time()
-    result = run(api, timeout=120)
-    assert result["failed"] is True and time.time() - start < 30
-    assert "pod cilium-x1 container cilium-agent: CrashLoopBackOff (back-off 5m0s)" in result["msg"]
+    result = run(kube, timeout=120)
+    assert result["failed"] is True and time.time() - start < 30, result
+    assert "pod cilium-x1 container cilium-agent: CrashLoopBackOff (back-off 5m0s)" in result["msg"], result["msg"]
+
+
+@pytest.mark.cluster
+def test_a_deployment_past_its_progress_deadline_fails_at_once(bare_cluster):
+    bare_cluster.put(deployment("cilium-operator", replicas=1, progressDeadlineSeconds=1))
+    bare_cluster.wait(lambda: any(c.get("reason") == "ProgressDeadlineExceeded" for c in (
+        (bare_cluster.get("Deployment", "cilium-operator", NS) or {}).get("status") or {}).get("conditions") or []),
+        60, "the deployment controller to give up")
+    start = time.time()
+    result = run(bare_cluster, workloads=["Deployment/cilium-operator"], timeout=120)
+    assert result["failed"] is True and time.time() - start < 20, result
+    assert "progress deadline" in result["msg"], result["msg"]
+
+
+@pytest.mark.cluster
+def test_a_paused_deployment_fails_at_once_with_the_way_out(kube):
+    kube.put(deployment("cilium-operator", replicas=1, paused=True))
+    start = time.time()
+    result = run(kube, workloads=["Deployment/cilium-operator"], timeout=120)
+    assert result["failed"] is True and time.time() - start < 20, result
+    assert "kubectl rollout resume" in result["msg"], result["msg"]
 
 
 @pytest.mark.parametrize("pod,fatal", [
@@ -98,15 +120,24 @@ def test_only_lasting_pod_trouble_ends_the_wait_early(pod, fatal):
     assert (readiness.pod_problem(pod) is not None) is fatal
 
 
-def test_bad_workload_spec_is_refused(api):
-    result = run(api, workloads=["Pod/cilium"])
+def test_bad_workload_spec_is_refused(tmp_path):
+    result = run_module(rollout_status.main, dict(kubeconfig=str(tmp_path / "none"), namespace=NS,
+                                                  workloads=["Pod/cilium"]))
     assert result["failed"] and "must be Kind/name" in result["msg"]
 
 
+def _deployment_status(replicas, ready):
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a", "generation": 1},
+            "spec": {"replicas": replicas},
+            "status": {"observedGeneration": 1, "updatedReplicas": replicas, "readyReplicas": ready,
+                       "availableReplicas": ready}}
+
+
 @pytest.mark.parametrize("obj,expected", [
-    (deployment("a", replicas=3, ready=3), None),
-    (deployment("a", replicas=3, ready=1), "1 of 3 updated replicas are available"),
-    (daemonset("a", generation=3, observed=2), "the controller has not seen generation 3 yet"),
+    (_deployment_status(3, 3), None),
+    (_deployment_status(3, 1), "1 of 3 updated replicas are available"),
+    ({"kind": "DaemonSet", "metadata": {"generation": 3}, "status": {"observedGeneration": 2}},
+     "the controller has not seen generation 3 yet"),
     ({"kind": "StatefulSet", "metadata": {"generation": 1}, "spec": {"replicas": 3},
       "status": {"observedGeneration": 1, "updatedReplicas": 3, "readyReplicas": 3}}, None),
 ])
