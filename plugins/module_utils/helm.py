@@ -103,8 +103,16 @@ def cilium_values(mesh):
         if mutual["install_spire"]:
             spire["install"]["server"] = {"dataStorage": {"enabled": mutual["spire_data_storage"]}}
         values["authentication"] = {"enabled": True, "mutual": {"spire": spire}}
+    # Agents, operator, Envoy and Hubble read their ConfigMaps only at start-up: with these the chart puts
+    # a checksum of the config into each pod template, so a config-only change (Gateway API, L2
+    # announcements, LRP turned on) restarts what reads it, as Cilium's install guide does by hand.
+    values["rollOutCiliumPods"] = True
+    values["operator"] = {"rollOutPods": True}
+    values["envoy"] = {"rollOutPods": True}
+    values["hubble"]["relay"]["rollOutPods"] = True
+    values["hubble"]["ui"]["rollOutPods"] = True
     if s["cilium_operator_replicas"]:
-        values["operator"] = {"replicas": s["cilium_operator_replicas"]}
+        values["operator"]["replicas"] = s["cilium_operator_replicas"]
     return deep_merge(values, s["cilium_helm_values"])
 
 

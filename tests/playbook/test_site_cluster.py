@@ -236,3 +236,21 @@ def test_reset_needs_confirmation_and_removes_only_this_meshs_objects(bare_clust
     assert kube.get("Service", "keep-me", "default") is not None
     assert sorted(helm_releases(kube, helm_path)) == [("kube-system", "cilium")], "Cilium stays: it is the CNI"
     assert kube.get("CustomResourceDefinition", "httproutes.gateway.networking.k8s.io") is not None
+
+
+def test_turning_on_gateway_api_on_a_running_cilium_restarts_what_reads_the_config(bare_cluster, tmp_path,
+                                                                                    helm_path):
+    """Defect: a config-only upgrade restarted nothing, so the operator never served the new Gateways."""
+    kube = bare_cluster
+    deploy_whoami(kube)
+    code, output = converge(kube, tmp_path, helm_path, "demo", "--tags", "gateway_api,cilium",
+                            cilium_helm_values={"gatewayAPI": {"enabled": False}})
+    assert code == 0, output[-6000:]
+    operators = {p["metadata"]["uid"] for p in kube.items("Pod", "kube-system", labelSelector="io.cilium/app=operator")}
+    assert operators
+    code, output = converge(kube, tmp_path, helm_path)
+    assert code == 0, output[-6000:]
+    now = {p["metadata"]["uid"] for p in kube.items("Pod", "kube-system", labelSelector="io.cilium/app=operator")}
+    assert not now & operators, "the operator must restart to read enable-gateway-api"
+    gateway = kube.get("Gateway", "default-gateway", "default")
+    assert [c["status"] for c in gateway["status"]["conditions"] if c["type"] == "Programmed"] == ["True"]

@@ -105,7 +105,11 @@ def test_demo_cilium_values(demo):
     assert values["kubeProxyReplacement"] is True
     assert (values["k8sServiceHost"], values["k8sServicePort"]) == ("172.18.0.2", 6443)
     assert values["encryption"] == {"enabled": True, "type": "wireguard", "nodeEncryption": False}
-    assert values["hubble"]["relay"] == {"enabled": True} and values["hubble"]["ui"] == {"enabled": True}
+    assert values["hubble"]["relay"] == {"enabled": True, "rollOutPods": True}
+    assert values["hubble"]["ui"] == {"enabled": True, "rollOutPods": True}
+    # Config-only changes must restart what reads the config (pods read cilium-config at start-up).
+    assert values["rollOutCiliumPods"] is True and values["operator"]["rollOutPods"] is True
+    assert values["envoy"] == {"rollOutPods": True}
     assert values["gatewayAPI"] == {"enabled": True}
     assert values["localRedirectPolicies"] == {"enabled": True}
     assert values["l2announcements"] == {"enabled": True}
@@ -208,7 +212,7 @@ def test_helm_value_overrides_merge_deeply_and_null_deletes():
     rendering = render(variables(cilium_helm_values={"hubble": {"ui": {"replicas": 2}}, "policyEnforcementMode": None},
                                  dapr_helm_values={"global": {"logAsJson": True}}))
     cilium = rendering.releases[0].values
-    assert cilium["hubble"]["ui"] == {"enabled": True, "replicas": 2}
+    assert cilium["hubble"]["ui"] == {"enabled": True, "replicas": 2, "rollOutPods": True}
     assert "policyEnforcementMode" not in cilium
     assert rendering.releases[1].values["global"]["logAsJson"] is True
     assert rendering.releases[1].values["global"]["mtls"] == {"enabled": True}
