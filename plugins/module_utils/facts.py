@@ -237,6 +237,16 @@ MANAGED_BY_VALUE = "sidecarless.mesh"
 INSTANCE_LABEL = "sidecarless.mesh/instance"
 
 
+#: Cilium versions whose host-network Gateways never become Programmed although they serve traffic
+#: (cilium#42786: a ClusterIP Service, so no address; fixed by #46350 in 1.20.0 and, by its sources,
+#: in 1.19.6). From the first affected version up to, not including, the first fixed one.
+CILIUM_HOST_NETWORK_PROGRAMMED_BUG = ((1, 18, 3), (1, 19, 6))
+
+#: Labels Cilium's operator puts on a Gateway's Service (LB-IPAM pools select by them), besides the
+#: infrastructure labels and LB-IPAM's own io.kubernetes.service.name/namespace.
+GATEWAY_SERVICE_LABELS = ("io.cilium.gateway/owning-gateway", "gateway.networking.k8s.io/gateway-name")
+
+
 def version_tuple(text):
     """``'1.20.0'`` -> ``(1, 20, 0)``; pre-release suffixes are ignored."""
     core = text.lstrip("v").split("-", 1)[0].split("+", 1)[0]

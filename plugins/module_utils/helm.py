@@ -219,8 +219,8 @@ def dapr_shared_workload(release_name, values):
     """"Kind/name" of the daprd workload the Dapr Shared chart creates (its fullname template)."""
     shared = values.get("shared") or {}
     kind = "Deployment" if shared.get("strategy") == "deployment" else "DaemonSet"
-    name = values.get("fullnameOverride") or "%s-%s" % (release_name, values.get("nameOverride")
-                                                         or facts.DAPR_SHARED_CHART_NAME)
+    chart_name = values.get("nameOverride") or facts.DAPR_SHARED_CHART_NAME
+    name = values.get("fullnameOverride") or "%s-%s" % (release_name, chart_name)
     return "%s/%s" % (kind, name[:63].rstrip("-"))
 
 

@@ -57,6 +57,14 @@ class Gateway(object):
     def service_name(self):
         return facts.GATEWAY_SERVICE_PREFIX + self.name
 
+    def service_labels(self):
+        """The labels LB-IPAM matches pools against on this Gateway's Service."""
+        labels = dict((key, self.name) for key in facts.GATEWAY_SERVICE_LABELS)
+        labels.update(self.labels or {})
+        labels.update({"io.kubernetes.service.namespace": self.namespace,
+                       "io.kubernetes.service.name": self.service_name})
+        return labels
+
     def http_port(self):
         """Port the ingress Dapr instance uses to reach the gateway (first HTTP listener)."""
         for listener in self.listeners:
@@ -448,6 +456,23 @@ def _check_gateway_addresses(mesh, gateway, problems):
         problems.add(gateway.path + ".addresses", "cannot be used with cilium_gateway_api.host_network (the "
                      "gateway listens on the node addresses)")
         return
+    if mesh.settings["cilium_gateway_api"]["host_network"]:
+        return
+    pools = mesh.settings["cilium_lb_ipam_pools"]
+    labels = gateway.service_labels()
+    serving = [pool for pool in pools
+               if all(labels.get(key) == value for key, value in (pool["service_selector"] or {}).items())]
+    if pools and not serving:
+        problems.add(gateway.path, "no entry of cilium_lb_ipam_pools selects the Gateway's Service %s/%s (its labels: "
+                     "%s), so it would never get an address and never be Programmed: add a pool without "
+                     "service_selector, or one these labels match (mesh_gateways[].labels are copied to the "
+                     "Service)" % (gateway.namespace, gateway.service_name,
+                                   ", ".join("%s=%s" % item for item in sorted(labels.items()))))
+        return
+    if not pools:
+        mesh.warnings.append("%s: no cilium_lb_ipam_pools and no cilium_gateway_api.host_network: the Gateway gets an "
+                             "address only from another LoadBalancer implementation; cluster mode waits "
+                             "mesh_wait_timeout for it to be Programmed" % gateway.path)
     for index, text in enumerate(gateway.addresses):
         address, problem = parse_ip(text)
         if problem or not blocks:

@@ -76,6 +76,21 @@ class Rendering(object):
     def releases_document(self):
         return {"releases": [release.as_entry() for release in self.releases]}
 
+    def gateway_waits(self):
+        """What cluster mode waits for per Gateway: Programmed, or Accepted where Cilium never reports Programmed."""
+        mesh = self.mesh
+        version = facts.version_tuple(mesh.settings["cilium_version"])
+        first, fixed = facts.CILIUM_HOST_NETWORK_PROGRAMMED_BUG
+        buggy = mesh.settings["cilium_gateway_api"]["host_network"] and first <= version < fixed
+        result = []
+        for gw in mesh.gateways:
+            entry = {"name": gw.name, "namespace": gw.namespace, "condition": "Accepted" if buggy else "Programmed"}
+            if buggy:
+                entry["note"] = ("Cilium %s never reports a host-network Gateway Programmed (cilium#42786, fixed in "
+                                 "1.19.6 and 1.20.0); waiting for Accepted instead" % mesh.settings["cilium_version"])
+            result.append(entry)
+        return result
+
     def release_registry(self):
         """The ConfigMap in which cluster mode records the Dapr Shared releases it installed.
 
@@ -107,6 +122,7 @@ class Rendering(object):
                        "apps": len(self.mesh.apps), "gateways": len(self.mesh.gateways)},
             "kube_auth": self.kube_auth(),
             "release_registry": self.release_registry(),
+            "gateway_waits": self.gateway_waits(),
             "verify_targets": self.verify_targets(),
             "verify": dict(self.mesh.settings["mesh_verify"]),
         }

@@ -145,7 +145,7 @@ def helm3():
 
 
 def _check_integrity(path, integrity):
-    algorithm, _, expected = integrity.partition("-")
+    algorithm, expected = integrity.split("-", 1)
     digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

@@ -179,7 +179,7 @@ def daprd_problem(container, world):
     args = list(container.get("command") or []) + list(container.get("args") or [])
     sentry = _arg(args, "--sentry-address")
     if sentry:
-        host, _, port = sentry.rpartition(":")
+        host, port = sentry.rsplit(":", 1) if ":" in sentry else (sentry, "")
         problem = world.reachable(host, int(port or 443))
         if problem:
             return "sentry %s: %s" % (sentry, problem)
@@ -419,8 +419,8 @@ class Simulator(object):
                         state["why"] = "liveness probe failed: %s" % problem
                         backoff = min(BACKOFF_START * 2 ** (state["restarts"] - 1), BACKOFF_MAX)
                         state["waiting_until"] = moment + datetime.timedelta(seconds=backoff)
-                        log("pod %s/%s container %s restarted (%s)" % (meta["namespace"], meta["name"],
-                                                                     container["name"], state["why"]))
+                        log("pod %s/%s container %s restarted (%s)" % (
+                            meta["namespace"], meta["name"], container["name"], state["why"]))
                         entry.update(ready=False, started=False, state={"waiting": {
                             "reason": "CrashLoopBackOff", "message": state["why"]}})
                         all_ready = False
@@ -761,8 +761,8 @@ class Simulator(object):
         self.client.merge_patch(path, {"spec": {"conversion": {"webhook": {"clientConfig": {
             "caBundle": bundle, "service": {"namespace": namespace}}}}}}, manager="operator")
         self.dapr_operator_uid = pod["metadata"]["uid"]
-        log("dapr-operator %s patched the Subscription CRD webhook to namespace %s" % (pod["metadata"]["name"],
-                                                                                     namespace))
+        log("dapr-operator %s patched the Subscription CRD webhook to namespace %s" % (
+            pod["metadata"]["name"], namespace))
 
     # -- loop ----------------------------------------------------------------------------
     def cni(self, pods):

@@ -83,8 +83,9 @@ class Kube(object):
     def apply_file(self, path, manager="mesh-test-setup"):
         with open(path, encoding="utf-8") as handle:
             for obj in yaml.safe_load_all(handle):
-                if obj:
-                    self.put(obj, manager)
+                for item in (obj or {}).get("items", [obj]) if (obj or {}).get("kind") == "List" else [obj]:
+                    if item:
+                        self.put(item, manager)
 
     def install_crds(self, upstream, gateway_api="standard"):
         """The Gateway API CRDs of ``upstream``/gateway-api/<channel> and the Cilium CRDs, established."""

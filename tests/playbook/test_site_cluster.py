@@ -238,8 +238,8 @@ def test_reset_needs_confirmation_and_removes_only_this_meshs_objects(bare_clust
     assert kube.get("CustomResourceDefinition", "httproutes.gateway.networking.k8s.io") is not None
 
 
-def test_turning_on_gateway_api_on_a_running_cilium_restarts_what_reads_the_config(bare_cluster, tmp_path,
-                                                                                    helm_path):
+def test_turning_on_gateway_api_on_a_running_cilium_restarts_what_reads_the_config(
+        bare_cluster, tmp_path, helm_path):
     """Defect: a config-only upgrade restarted nothing, so the operator never served the new Gateways."""
     kube = bare_cluster
     deploy_whoami(kube)
@@ -254,3 +254,23 @@ def test_turning_on_gateway_api_on_a_running_cilium_restarts_what_reads_the_conf
     assert not now & operators, "the operator must restart to read enable-gateway-api"
     gateway = kube.get("Gateway", "default-gateway", "default")
     assert [c["status"] for c in gateway["status"]["conditions"] if c["type"] == "Programmed"] == ["True"]
+
+
+@pytest.mark.parametrize("cilium,gateway_api,programmed", [("1.18.12", "v1.3.0", False), ("1.19.6", "v1.4.1", True)])
+def test_host_network_gateways_on_lines_with_and_without_the_status_bug(
+        bare_cluster, tmp_path, helm_path, cilium, gateway_api, programmed):
+    """Defect: the Programmed wait could not succeed where Cilium never reports it (cilium#42786)."""
+    kube = bare_cluster
+    crds = os.path.join(ROOT, "..", "shared", "upstream", "gateway-api", gateway_api, "standard")
+    code, output = converge(kube, tmp_path, helm_path, "host-network", "--tags", "gateway_api,cilium,mesh",
+                            cilium=cilium, cilium_version=cilium, gateway_api_src=crds,
+                            cilium_gateway_api={"channel": "standard", "version": gateway_api, "host_network": True},
+                            cilium_k8s_service_host="172.18.0.2")
+    assert code == 0, output[-6000:]
+    gateway = kube.get("Gateway", "lab", "default")
+    status = {c["type"]: c["status"] for c in gateway["status"]["conditions"]}
+    assert status["Accepted"] == "True"
+    assert status["Programmed"] == ("True" if programmed else "False"), gateway["status"]
+    assert ("cilium#42786" in output) is not programmed
+    if programmed:
+        assert "default/lab: 172.18.0." in output, output[-3000:]

@@ -286,3 +286,34 @@ def test_model_resolves_callers_in_both_directions():
     a, b = mesh.apps
     assert b.callers == [a.dapr] and a.dapr.callees == [b.dapr]
     assert mesh.ingress is None
+
+
+def test_a_pool_selecting_the_gateway_by_its_labels_serves_it():
+    pools = [{"name": "edge", "blocks": ["192.0.2.0/28"], "service_selector": {"tier": "edge"}}]
+    gateways = [{"name": "web", "labels": {"tier": "edge"}, "listeners": [{"name": "http", "port": 80}]}]
+    rendering = render(variables(cilium_lb_ipam_pools=pools, mesh_gateways=gateways))
+    assert [w["condition"] for w in rendering.as_dict()["gateway_waits"]] == ["Programmed"]
+    by_service_name = [{"name": "edge", "blocks": ["192.0.2.0/28"],
+                        "service_selector": {"io.kubernetes.service.name": "cilium-gateway-web"}}]
+    assert render(variables(cilium_lb_ipam_pools=by_service_name)).as_dict()["gateway_waits"]
+
+
+def test_no_pool_at_all_warns_that_the_address_must_come_from_elsewhere():
+    warnings = render(variables()).warnings
+    assert any("mesh_gateways[0]: no cilium_lb_ipam_pools" in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize("version,condition", [("1.18.2", "Programmed"), ("1.18.3", "Accepted"),
+                                               ("1.18.12", "Accepted"), ("1.19.5", "Accepted"),
+                                               ("1.19.6", "Programmed"), ("1.20.0", "Programmed")])
+def test_host_network_gateways_wait_for_accepted_where_cilium_never_says_programmed(version, condition):
+    gateway_api = {"host_network": True}
+    if version.startswith("1.18"):
+        gateway_api["version"] = "v1.3.0"
+    elif version.startswith("1.19"):
+        gateway_api["version"] = "v1.4.1"
+    rendering = render(variables(cilium_version=version, cilium_gateway_api=gateway_api,
+                                 mesh_gateways=[{"name": "web", "listeners": [{"name": "http", "port": 8080}]}]))
+    (wait,) = rendering.as_dict()["gateway_waits"]
+    assert wait["condition"] == condition
+    assert ("cilium#42786" in wait.get("note", "")) is (condition == "Accepted")
