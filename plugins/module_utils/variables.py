@@ -389,6 +389,9 @@ MESH = {
     "mesh_wait_timeout": Field(
         "int", "Cluster mode: seconds to wait for each Gateway to be Programmed (have an address).", default=300,
         minimum=10, maximum=7200),
+    "mesh_wait_interval": Field(
+        "int", "Cluster mode: seconds between two looks at what a wait waits for (rollouts, Gateways).", default=5,
+        minimum=1, maximum=60),
     "mesh_verify": Field(
         "dict", "Cluster mode: the verify role's smoke test of the live mesh.",
         options={

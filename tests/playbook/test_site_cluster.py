@@ -78,6 +78,7 @@ def cluster_vars(kube, tmp_path, cilium="1.20.0", **extra):
         "dapr_wait_timeout": 120,
         "cilium_wait_timeout": 120,
         "mesh_wait_timeout": 60,
+        "mesh_wait_interval": 1,
         # Exec into pods needs a kubelet; the simulated nodes have none (see tests/controlplane/README.md).
         "cilium_agent_health_check": False,
     }
@@ -274,3 +275,26 @@ def test_host_network_gateways_on_lines_with_and_without_the_status_bug(
     assert ("cilium#42786" in output) is not programmed
     if programmed:
         assert "default/lab: 172.18.0." in output, output[-3000:]
+
+
+def install_helm_diff(tmp_path):
+    """The helm-diff stand-in (files/helm-diff) as a plugin of the test's helm data directory."""
+    target = tmp_path / "helm-data" / "plugins" / "diff"
+    shutil.copytree(os.path.join(HERE, "files", "helm-diff"), str(target))
+    os.chmod(str(target / "diff.py"), 0o755)
+
+
+def test_with_helm_diff_installed_a_rerun_upgrades_nothing(bare_cluster, tmp_path, helm_path):
+    """Defect: with helm-diff, Cilium upgraded on every run (its chart makes new Hubble certificates per render)."""
+    if helm_major() == 4:
+        pytest.skip("the helm-diff stand-in is a Helm 3 plugin; the Helm 3 lane runs this test")
+    kube = bare_cluster
+    deploy_whoami(kube)
+    install_helm_diff(tmp_path)
+    code, output = converge(kube, tmp_path, helm_path)
+    assert code == 0, output[-6000:]
+    code, output = converge(kube, tmp_path, helm_path)
+    assert code == 0, output[-6000:]
+    assert recap(output)["changed"] == 0, output[-6000:]
+    assert {key: r["revision"] for key, r in helm_releases(kube, helm_path).items()} == {
+        key: "1" for key in helm_releases(kube, helm_path)}, "no release was upgraded"

@@ -11,7 +11,16 @@ import json
 from ansible.module_utils.testing import patch_module_args
 
 
+def _forget_warnings():
+    """Ansible keeps a module's warnings in process-wide dicts; a module run in-process starts without any."""
+    from ansible.module_utils.common import warnings  # pylint: disable=import-outside-toplevel
+
+    for name in ("_global_warnings", "_global_deprecations"):
+        getattr(warnings, name, {}).clear()
+
+
 def run_module(main, args, check_mode=False, diff=False):
+    _forget_warnings()
     args = dict(args)
     if check_mode:
         args["_ansible_check_mode"] = True

@@ -77,7 +77,8 @@ def test_a_field_changed_by_someone_else_is_set_back(kube):
     split = kube.get("HTTPRoute", "shop-split", "default")
     rules = split["spec"]["rules"]
     rules[0]["backendRefs"][0]["weight"] = 1
-    kube.client.replace(kube.path("HTTPRoute", "shop-split", "default"), split, manager="kubectl-edit")
+    kube.client.merge_patch(kube.path("HTTPRoute", "shop-split", "default"), {"spec": {"rules": rules}},
+                            manager="kubectl-edit")
     result = apply(kube, rendered())
     assert result["updated"] == ["HTTPRoute default/shop-split"], result
     live = kube.get("HTTPRoute", "shop-split", "default")
@@ -166,17 +167,16 @@ def test_preserved_fields_keep_what_another_controller_set(kube):
     crd["metadata"]["annotations"] = {"note": "ours"}
     args = dict(instance="", prune=False, preserve_fields=["metadata.annotations.note"])
     assert apply(kube, [crd], **args)["created"] == ["CustomResourceDefinition widgets.example.com"]
-    live = kube.client.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com")
-    live["metadata"]["annotations"]["note"] = "the operator's"
-    kube.client.replace("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com", live,
-                        manager="operator")
+    kube.client.merge_patch("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com",
+                            {"metadata": {"annotations": {"note": "the operator's"}}}, manager="operator")
     result = apply(kube, [crd], **args)
     assert result["changed"] is False, result
     live = kube.client.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com")
     assert live["metadata"]["annotations"]["note"] == "the operator's"
     result = apply(kube, [crd], instance="", prune=False)
-    assert live["metadata"]["annotations"]["note"] == "the operator's"
     assert result["updated"] == ["CustomResourceDefinition widgets.example.com"], "without it, ours wins"
+    live = kube.client.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com")
+    assert live["metadata"]["annotations"]["note"] == "ours"
 
 
 def test_prune_can_be_turned_off(kube):
