@@ -4,17 +4,36 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# The second lane: ansible-core 2.21 (kubernetes.core 6.6, Helm 4) on Python 3.12 or later.
+PYTHON_LANE2 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 python3.13 2>/dev/null))
+VENV2  := .venv-ac221
+BIN2   := $(VENV2)/bin
 LINK   := .collections/ansible_collections/sidecarless/mesh
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup setup-test link docs bench clean cluster-up cluster-down cluster-tools
+.PHONY: demo test test-lane2 setup setup-test setup-lane2 link docs bench clean cluster-up cluster-down cluster-tools
 
 demo: setup
 	$(BIN)/ansible-playbook site.yml -i inventories/demo
 
-test: setup-test
+# The whole suite on ansible-core 2.19 (Helm 3), then the cluster tests (end to
+# end and modules) on ansible-core 2.21 (Helm 4): both lanes in one command.
+test: setup-test setup-lane2
 	$(BIN)/python -m pytest
+	$(BIN2)/python -m pytest -m cluster -p no:cacheprovider tests/playbook/test_site_cluster.py tests/unit/plugins/modules
+
+test-lane2: setup-lane2
+	$(BIN2)/python -m pytest -m cluster -p no:cacheprovider tests/playbook/test_site_cluster.py tests/unit/plugins/modules
+
+setup-lane2: $(VENV2)/.lane2 link
+
+$(VENV2)/.lane2: requirements-lane2.txt
+	@test -n "$(PYTHON_LANE2)" || { echo "the second test lane needs Python 3.12 or later (set PYTHON_LANE2=...)"; exit 1; }
+	$(PYTHON_LANE2) -m venv $(VENV2)
+	$(BIN2)/python -m pip install --quiet --upgrade pip==26.3
+	$(BIN2)/python -m pip install --quiet -r requirements-lane2.txt
+	touch $@
 
 setup: $(VENV)/.runtime link
 setup-test: $(VENV)/.test link
@@ -56,4 +75,4 @@ cluster-down:
 	@PYTHONPATH=tests $(or $(wildcard $(BIN)/python),$(PYTHON)) -m controlplane down
 
 clean: cluster-down
-	rm -rf $(VENV) .collections build tests/output
+	rm -rf $(VENV) $(VENV2) .collections build tests/output

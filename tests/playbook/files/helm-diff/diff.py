@@ -42,8 +42,8 @@ def main(argv):
     wanted = output.partition("\nMANIFEST:\n")[2].partition("\nNOTES:\n")[0]
     strip = [line for line in current.splitlines() if not line.startswith("# Source:")]
     render = [line for line in wanted.splitlines() if not line.startswith("# Source:")]
-    sys.stdout.writelines(line + "\n" for line in difflib.unified_diff(strip, render, "deployed", "upgrade",
-                                                                        lineterm=""))
+    diff = difflib.unified_diff(strip, render, "deployed", "upgrade", lineterm="")
+    sys.stdout.writelines(line + "\n" for line in diff)
     return 0
 
 
