@@ -108,6 +108,15 @@ def deploy_whoami(kube):
     kube.apply_file(os.path.join(HERE, "files", "whoami.yaml"))
 
 
+def converge_demo_beside_a_foreign_service(kube, tmp_path, helm_path):
+    """The demo converged, and a Service of someone else's (keep-me) in the same namespace."""
+    deploy_whoami(kube)
+    code, output = converge(kube, tmp_path, helm_path)
+    assert code == 0, output[-6000:]
+    kube.put({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "keep-me", "namespace": "default"},
+              "spec": {"ports": [{"port": 80}]}})
+
+
 def test_demo_converges_and_a_rerun_writes_nothing(bare_cluster, tmp_path, helm_path):
     kube = bare_cluster
     deploy_whoami(kube)
@@ -167,11 +176,7 @@ def test_check_mode_on_a_fresh_cluster_succeeds_and_writes_nothing(bare_cluster,
 
 def test_an_app_that_left_the_inventory_is_removed_with_its_release(bare_cluster, tmp_path, helm_path):
     kube = bare_cluster
-    deploy_whoami(kube)
-    assert converge(kube, tmp_path, helm_path)[0] == 0
-    foreign = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "keep-me", "namespace": "default"},
-               "spec": {"ports": [{"port": 80}]}}
-    kube.put(foreign)
+    converge_demo_beside_a_foreign_service(kube, tmp_path, helm_path)
     smaller = tmp_path / "smaller.yml"
     smaller.write_text(yaml.safe_dump({"mesh_apps": [{
         "name": "whoami", "namespace": "default", "port": 80, "dapr": {"enabled": False},
@@ -218,11 +223,7 @@ def test_helm_4_with_an_old_kubernetes_core_is_refused_before_any_change(bare_cl
 
 def test_reset_needs_confirmation_and_removes_only_this_meshs_objects(bare_cluster, tmp_path, helm_path):
     kube = bare_cluster
-    deploy_whoami(kube)
-    assert converge(kube, tmp_path, helm_path)[0] == 0
-    foreign = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "keep-me", "namespace": "default"},
-               "spec": {"ports": [{"port": 80}]}}
-    kube.put(foreign)
+    converge_demo_beside_a_foreign_service(kube, tmp_path, helm_path)
     env = {"PATH": "%s:%s" % (helm_path, os.environ["PATH"]), "HELM_CACHE_HOME": str(tmp_path / "helm-cache")}
     base = ["-i", inventory_path("demo"), "-e", cluster_vars(kube, tmp_path)]
     code, output = run(base, playbook="playbooks/reset.yml", extra_env=env)
@@ -281,7 +282,6 @@ def install_helm_diff(tmp_path):
     """The helm-diff stand-in (files/helm-diff) as a plugin of the test's helm data directory."""
     target = tmp_path / "helm-data" / "plugins" / "diff"
     shutil.copytree(os.path.join(HERE, "files", "helm-diff"), str(target))
-    os.chmod(str(target / "diff.py"), 0o755)
 
 
 def test_with_helm_diff_installed_a_rerun_upgrades_nothing(bare_cluster, tmp_path, helm_path):

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: sidecarless.mesh contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A stand-in for the helm-diff plugin, for tests (helm-diff itself is not on the package registries).
