@@ -11,16 +11,33 @@ import json
 from ansible.module_utils.testing import patch_module_args
 
 
-def _forget_warnings():
-    """Ansible keeps a module's warnings in process-wide dicts; a module run in-process starts without any."""
+@contextlib.contextmanager
+def _as_a_module_process():
+    """Run like a module process: no earlier run's warnings, and warnings returned in the result.
+
+    Once controller code is imported (filter tests do), ansible-core sends a
+    module's warnings to the controller's display instead of its result; a
+    real module runs in a process of its own, where that never happens.
+    """
+    from ansible.module_utils import _internal  # pylint: disable=import-outside-toplevel
     from ansible.module_utils.common import warnings  # pylint: disable=import-outside-toplevel
 
     for name in ("_global_warnings", "_global_deprecations"):
         getattr(warnings, name, {}).clear()
+    controller = getattr(_internal, "is_controller", False)
+    _internal.is_controller = False
+    try:
+        yield
+    finally:
+        _internal.is_controller = controller
 
 
 def run_module(main, args, check_mode=False, diff=False):
-    _forget_warnings()
+    with _as_a_module_process():
+        return _run_module(main, args, check_mode, diff)
+
+
+def _run_module(main, args, check_mode, diff):
     args = dict(args)
     if check_mode:
         args["_ansible_check_mode"] = True
