@@ -21,10 +21,10 @@ demo: setup
 # end and modules) on ansible-core 2.21 (Helm 4): both lanes in one command.
 test: setup-test setup-lane2
 	$(BIN)/python -m pytest
-	$(BIN2)/python -m pytest -m cluster -p no:cacheprovider tests/playbook/test_site_cluster.py tests/unit/plugins/modules
+	$(BIN2)/python -m pytest -m cluster -p no:cacheprovider tests/playbook/test_site_cluster.py tests/playbook/test_site_cluster_lifecycle.py tests/unit/plugins/modules
 
 test-lane2: setup-lane2
-	$(BIN2)/python -m pytest -m cluster -p no:cacheprovider tests/playbook/test_site_cluster.py tests/unit/plugins/modules
+	$(BIN2)/python -m pytest -m cluster -p no:cacheprovider tests/playbook/test_site_cluster.py tests/playbook/test_site_cluster_lifecycle.py tests/unit/plugins/modules
 
 setup-lane2: $(VENV2)/.lane2 link
 

@@ -54,7 +54,7 @@ ROLES = {
             "optionally removes kube-proxy first, and waits for the agents, Envoy, operator and Hubble.",
             _RENDERS_ALL,
         ],
-        (("Cilium", CILIUM),),
+        (("Cilium", CILIUM), ("Nodes", {"mesh_node_group": MESH["mesh_node_group"]})),
     ),
     "dapr": (
         "Install or upgrade the Dapr control plane and wait until it is ready",

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: sidecarless.mesh contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters over the mesh core: render_mesh, validate_mesh, dapr_invoke_path, collection_version.
+"""Filters over the mesh core: render_mesh, validate_mesh, dapr_invoke_path, collection_version,
+cilium_upgrade_plan, cilium_unmanaged_pods.
 
 Each is documented in the <name>.yml file beside this one.
 """
@@ -24,6 +25,11 @@ from ansible_collections.sidecarless.mesh.plugins.module_utils.model import (
 )
 from ansible_collections.sidecarless.mesh.plugins.module_utils.render import render
 from ansible_collections.sidecarless.mesh.plugins.module_utils.spec import plain
+from ansible_collections.sidecarless.mesh.plugins.module_utils.upgrade import (
+    cilium_plan,
+    preflight_values,
+    unmanaged_pods,
+)
 from ansible_collections.sidecarless.mesh.plugins.module_utils.variables import _path_prefix
 
 
@@ -92,6 +98,24 @@ def collection_version(name):
     return None
 
 
+def cilium_upgrade_plan(info, release, compatibility="", rotate=False):
+    """What the cilium role does with the Cilium release, judged by Cilium's upgrade guide."""
+    if not isinstance(info, Mapping) or not isinstance(release, Mapping):
+        raise AnsibleFilterError("cilium_upgrade_plan expects helm_info's result and the rendered Cilium release, got "
+                                 "%s and %s" % (type(info).__name__, type(release).__name__))
+    plan = cilium_plan(plain(info), plain(release), str(compatibility or ""), bool(rotate))
+    plan["preflight_values"] = preflight_values(plan["values"], cilium_running=plan["action"] != "install")
+    return plain(plan)
+
+
+def cilium_unmanaged_pods(pods, endpoints):
+    """Running pods whose network Cilium did not set up (no CiliumEndpoint), as cilium-cli counts them."""
+    if not isinstance(pods, list) or not isinstance(endpoints, list):
+        raise AnsibleFilterError("cilium_unmanaged_pods expects the lists of Pods and CiliumEndpoints (k8s_info "
+                                 "resources), got %s and %s" % (type(pods).__name__, type(endpoints).__name__))
+    return unmanaged_pods(plain(pods), plain(endpoints))
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -99,4 +123,6 @@ class FilterModule(object):
             "validate_mesh": validate_mesh,
             "dapr_invoke_path": dapr_invoke_path,
             "collection_version": collection_version,
+            "cilium_upgrade_plan": cilium_upgrade_plan,
+            "cilium_unmanaged_pods": cilium_unmanaged_pods,
         }

@@ -42,6 +42,11 @@ class Release(object):
         }
         if self.repository:
             entry["repository"] = self.repository
+        # How Helm is told where the chart is: a chart of a repository is fetched with --repo <url> (no named
+        # repository is added to the user's Helm configuration); a path or an oci:// reference as it is.
+        remote = bool(self.repository) and not self.chart.startswith(("oci://", "/", "./", "../"))
+        entry["chart_ref"] = self.chart.split("/")[-1] if remote else self.chart
+        entry["chart_repo_url"] = self.repository if remote else ""
         entry["values_file"] = self.values_file
         return entry
 
@@ -111,6 +116,8 @@ def cilium_values(mesh):
     values["envoy"] = {"rollOutPods": True}
     values["hubble"]["relay"]["rollOutPods"] = True
     values["hubble"]["ui"]["rollOutPods"] = True
+    if s["cilium_upgrade_compatibility"]:
+        values["upgradeCompatibility"] = s["cilium_upgrade_compatibility"]
     if s["cilium_operator_replicas"]:
         values["operator"]["replicas"] = s["cilium_operator_replicas"]
     return deep_merge(values, s["cilium_helm_values"])

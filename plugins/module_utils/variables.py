@@ -25,6 +25,18 @@ def _semver(value):
     return None
 
 
+def _group_name(value):
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        return "must be an inventory group name (letters, digits, underscores; not starting with a digit), got %r" % value
+    return None
+
+
+def _minor_version(value):
+    if value and not re.fullmatch(r"[0-9]+\.[0-9]+", value):
+        return "must be a Cilium minor like 1.19 (or empty), got %r" % value
+    return None
+
+
 def _gateway_api_version(value):
     if value and not re.fullmatch(r"^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$", value):
         return "must be a Gateway API release tag like v1.6.1 (or empty for the default of the Cilium line), got %r" % value
@@ -216,6 +228,19 @@ CILIUM = {
     "cilium_migrate_from_kube_proxy": Field(
         "bool", "Cluster mode: remove kube-proxy (DaemonSet, ConfigMap, its iptables rules on every mesh_nodes host) "
         "before installing Cilium with kube-proxy replacement. Service traffic is down in between.", default=False),
+    "cilium_upgrade_compatibility": Field(
+        "str", "Helm value upgradeCompatibility: the Cilium minor first installed on this cluster (for example "
+        "'1.19'), so that the chart keeps that line's defaults. Empty: cluster mode sets it to the running minor "
+        "when it upgrades to the next one, and keeps what the release has from then on.", default="",
+        check=_minor_version),
+    "cilium_kube_proxy_flush": Field(
+        "bool", "Cluster mode, with cilium_migrate_from_kube_proxy: flush kube-proxy's rules (iptables, ip6tables, "
+        "IPVS or nftables, by its configured mode) on every host of mesh_node_group over SSH. Off only when you "
+        "flush them yourself.", default=True),
+    "cilium_restart_unmanaged_pods": Field(
+        "bool", "Cluster mode: once Cilium is ready, restart the pods that started before it and so have no "
+        "CiliumEndpoint (not host network, owned by a controller), as cilium install does. Off: they are "
+        "reported.", default=True),
     "cilium_ipsec_rotate": Field(
         "bool", "Cluster mode: rotate the IPsec key (next id) on this run; refused while Cilium rolls out.",
         default=False),
@@ -389,6 +414,11 @@ MESH = {
     "mesh_wait_timeout": Field(
         "int", "Cluster mode: seconds to wait for each Gateway to be Programmed (have an address).", default=300,
         minimum=10, maximum=7200),
+    "mesh_node_group": Field(
+        "str", "Cluster mode: the inventory group of the cluster's nodes (reached over SSH by the preflight checks "
+        "and the kube-proxy rule flush). site.yml's node play reads it from the command line "
+        "(-e mesh_node_group=...), as play hosts are resolved before group_vars.", default="mesh_nodes",
+        check=_group_name),
     "mesh_wait_interval": Field(
         "int", "Cluster mode: seconds between two looks at what a wait waits for (rollouts, Gateways).", default=5,
         minimum=1, maximum=60),

@@ -116,6 +116,8 @@ class World(object):
     """One consistent look at the objects the readiness rules depend on."""
 
     def __init__(self, client):
+        self.client = client
+        self._crds = None
         self.services = {}
         for svc in client.items("/api/v1/services"):
             meta = svc["metadata"]
@@ -131,6 +133,13 @@ class World(object):
                 ports = self.ready_ports.setdefault((meta["namespace"], owner), set())
                 for port in eps.get("ports") or []:
                     ports.add(port.get("port"))
+
+    def crd_versions(self, name):
+        """Versions a CRD serves (empty when it does not exist); read once per tick."""
+        if self._crds is None:
+            self._crds = {c["metadata"]["name"]: [v["name"] for v in c["spec"].get("versions") or [] if v.get("served")]
+                          for c in self.client.items("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")}
+        return self._crds.get(name, [])
 
     def service_for_host(self, host):
         """(namespace, name) of the Service a cluster DNS name points at, or None."""
@@ -189,6 +198,30 @@ def daprd_problem(container, world):
         problem = world.reachable(channel, int(port))
         if problem:
             return "app channel %s:%s: %s" % (channel, port, problem)
+    return None
+
+
+def image_problem(image):
+    """Why kubelet could not pull an image (None when it can): registries under the reserved TLD .invalid."""
+    registry = image.split("/")[0] if "/" in image else ""
+    if registry.split(":")[0].endswith(".invalid"):
+        return ("failed to pull and unpack image \"%s\": dial tcp: lookup %s: no such host"
+                % (image, registry.split(":")[0]))
+    return None
+
+
+def crash_problem(pod, container, world):
+    """Why a container exits right after it starts (None when it keeps running).
+
+    A Cilium 1.19 operator exits at start-up when the Gateway API CRDs are
+    v1.5 or later (TLSRoute served as v1, which 1.19 does not know) and
+    Gateway API support is on.
+    """
+    labels = pod["metadata"].get("labels") or {}
+    if labels.get("io.cilium/app") == "operator":
+        version = _image_version(pod)
+        if version and version[:2] <= (1, 19) and "v1" in world.crd_versions("tlsroutes.%s" % GATEWAY_API):
+            return "unable to start the gateway API controller: TLSRoute v1 (Gateway API v1.5+) is not supported"
     return None
 
 
@@ -253,6 +286,9 @@ class Simulator(object):
         self.cilium_operator = None  # {"uid", "namespace", "config", "gateway_crds"} of the running operator
         self.dapr_operator_uid = None
         self.pool_allocations = {}
+        self.cilium_nodes = set()  # nodes where a Ready Cilium agent runs
+        self.managed = set()  # uids of pods whose network Cilium set up (they get a CiliumEndpoint)
+        self.endpoints_made = set()
 
     # -- nodes ----------------------------------------------------------------------------
     def node_ip(self, name):
@@ -328,6 +364,8 @@ class Simulator(object):
         node = pod["spec"]["nodeName"]
         if pod["spec"].get("hostNetwork"):
             return self.node_ip(node)
+        if node in self.cilium_nodes:
+            self.managed.add(pod["metadata"]["uid"])
         cidr = self.pod_cidrs.get(node)
         if not cidr:
             found = self.client.get("/api/v1/nodes/%s" % node).get("spec", {}).get("podCIDR")
@@ -385,19 +423,29 @@ class Simulator(object):
                                                    "finishedAt": started}}}
                          for c in spec.get("initContainers") or []]
         statuses, all_ready = [], True
+        unpullable = next((image_problem(c.get("image", "")) for c in (spec.get("initContainers") or [])
+                           + (spec.get("containers") or []) if image_problem(c.get("image", ""))), None)
         for container in spec.get("containers") or []:
             key = (meta["uid"], container["name"])
             state = self.containers.setdefault(key, {"restarts": 0, "started": moment, "waiting_until": None,
                                                      "last": None})
-            if run_once:
+            if run_once and not unpullable:
                 statuses.append({"name": container["name"], "image": container.get("image", ""), "imageID": "",
                                  "ready": False, "restartCount": 0, "started": False,
                                  "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": started,
                                                           "finishedAt": stamp(moment)}}})
                 continue
             problem = container_problem(pod, container, world)
+            crash = crash_problem(pod, container, world)
             entry = {"name": container["name"], "image": container.get("image", ""), "imageID": "",
                      "containerID": "simulated://%s-%s" % (meta["uid"][:8], container["name"])}
+            if unpullable:
+                entry.update(ready=False, started=False, restartCount=0, state={"waiting": {
+                    "reason": "ImagePullBackOff", "message": unpullable}})
+                entry.pop("containerID")
+                all_ready = False
+                statuses.append(entry)
+                continue
             if state["waiting_until"] and moment < state["waiting_until"]:
                 entry.update(ready=False, started=False, state={"waiting": {
                     "reason": "CrashLoopBackOff", "message": "back-off restarting failed container %s: %s" % (
@@ -408,15 +456,16 @@ class Simulator(object):
                     state["waiting_until"] = None
                     state["started"] = moment
                 liveness = container.get("livenessProbe")
-                if problem and liveness:
-                    limit = (liveness.get("initialDelaySeconds", 0) + liveness.get("periodSeconds", PROBE_PERIOD)
-                             * liveness.get("failureThreshold", PROBE_FAILURES))
+                if crash or (problem and liveness):
+                    limit = 0 if crash else (
+                        liveness.get("initialDelaySeconds", 0) + liveness.get("periodSeconds", PROBE_PERIOD)
+                        * liveness.get("failureThreshold", PROBE_FAILURES))
                     if (moment - state["started"]).total_seconds() >= limit:
                         state["restarts"] += 1
-                        state["last"] = {"terminated": {"exitCode": 137, "reason": "Error",
+                        state["last"] = {"terminated": {"exitCode": 1 if crash else 137, "reason": "Error",
                                                         "startedAt": stamp(state["started"]),
                                                         "finishedAt": stamp(moment)}}
-                        state["why"] = "liveness probe failed: %s" % problem
+                        state["why"] = crash or "liveness probe failed: %s" % problem
                         backoff = min(BACKOFF_START * 2 ** (state["restarts"] - 1), BACKOFF_MAX)
                         state["waiting_until"] = moment + datetime.timedelta(seconds=backoff)
                         log("pod %s/%s container %s restarted (%s)" % (
@@ -436,7 +485,9 @@ class Simulator(object):
             if state["last"]:
                 entry["lastState"] = state["last"]
             statuses.append(entry)
-        if run_once:
+        if unpullable:
+            phase, ready_text = "Pending", "False"
+        elif run_once:
             phase, ready_text = "Succeeded", "False"
         else:
             phase, ready_text = "Running", "True" if all_ready else "False"
@@ -519,6 +570,16 @@ class Simulator(object):
                     crd = yaml.safe_load(handle)
                 self.client.apply("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/%s" % crd["metadata"]["name"],
                                   crd, "cilium-operator-generic")
+        # CiliumEndpoint is not among the upstream copies: a schema-less stand-in (only its existence is read).
+        self.client.apply("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ciliumendpoints.cilium.io", {
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "ciliumendpoints.cilium.io"},
+            "spec": {"group": "cilium.io", "scope": "Namespaced",
+                     "names": {"kind": "CiliumEndpoint", "listKind": "CiliumEndpointList", "plural": "ciliumendpoints",
+                               "singular": "ciliumendpoint", "shortNames": ["cep"]},
+                     "versions": [{"name": "v2", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                         "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}},
+            "cilium-operator-generic")
         present = {c["metadata"]["name"] for c in
                    self.client.items("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")}
         needed = ["gatewayclasses", "gateways", "httproutes", "referencegrants", "grpcroutes"]
@@ -769,17 +830,42 @@ class Simulator(object):
         """Nodes are Ready while a Ready Cilium agent runs on them (or always, with a preinstalled CNI)."""
         agents = {p["spec"].get("nodeName") for p in pods
                   if (p["metadata"].get("labels") or {}).get("k8s-app") == "cilium" and _pod_ready(p)}
+        self.cilium_nodes = agents
         for name in self.node_names:
             ready = self.preinstalled_cni or name in agents
             if self.node_ready.get(name) != ready:
                 self.node_status(name, ready)
                 log("node %s %s" % (name, "Ready" if ready else "NotReady (no CNI)"))
 
+    def endpoints(self, pods):
+        """A CiliumEndpoint for each pod whose network a Cilium agent set up; pods started before are unmanaged."""
+        for pod in pods:
+            meta = pod["metadata"]
+            key = (meta["namespace"], meta["name"], meta["uid"])
+            if meta["uid"] not in self.managed or key in self.endpoints_made or meta.get("deletionTimestamp"):
+                continue
+            body = {"apiVersion": "cilium.io/v2", "kind": "CiliumEndpoint",
+                    "metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                                 "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
+                                                      "uid": meta["uid"], "blockOwnerDeletion": True}]}}
+            try:
+                self.client.create(path_of("cilium.io/v2", "ciliumendpoints", namespace=meta["namespace"]), body)
+            except APIError as exc:
+                if exc.status == 404:  # the CRD is not registered yet
+                    return
+                if exc.status != 409:
+                    raise
+            self.endpoints_made.add(key)
+        live = {p["metadata"]["uid"] for p in pods}
+        self.managed &= live
+        self.endpoints_made = {k for k in self.endpoints_made if k[2] in live}
+
     def tick(self):
         self.renew_leases()
         world = World(self.client)
         pods = self.pods(world)
         self.cni(pods)
+        self.endpoints(pods)
         self.volumes()
         self.cilium(pods, world)
         self.dapr(pods)

@@ -14,7 +14,19 @@ FILTERS = FilterModule().filters()
 
 
 def test_all_filters_are_exported():
-    assert sorted(FILTERS) == ["collection_version", "dapr_invoke_path", "render_mesh", "validate_mesh"]
+    assert sorted(FILTERS) == ["cilium_unmanaged_pods", "cilium_upgrade_plan", "collection_version", "dapr_invoke_path",
+                               "render_mesh", "validate_mesh"]
+
+
+def test_the_upgrade_filters_refuse_the_wrong_types_and_read_helm_info():
+    with pytest.raises(AnsibleFilterError):
+        FILTERS["cilium_upgrade_plan"]([], {})
+    with pytest.raises(AnsibleFilterError):
+        FILTERS["cilium_unmanaged_pods"]({}, [])
+    plan = FILTERS["cilium_upgrade_plan"]({"status": {"status": "deployed", "chart": "cilium-1.19.6", "values": {}}},
+                                          {"name": "cilium", "version": "1.20.0", "values": {}})
+    assert plan["preflight"] and plan["values"] == {"upgradeCompatibility": "1.19"}
+    assert "affinity" not in plan["preflight_values"]["preflight"]
 
 
 def test_collection_version_reads_installed_collections():
