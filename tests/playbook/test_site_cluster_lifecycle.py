@@ -10,30 +10,37 @@ when the collection arrives.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 
 import pytest
 import yaml
 
 from conftest import ROOT
-from test_site_cluster import (  # noqa: F401  (helm_path and _no_helm_home are fixtures)
-    _no_helm_home,
-    cluster_vars,
-    converge,
-    deploy_whoami,
-    helm_path,
-    helm_releases,
-)
+from controlplane import binaries
+from test_site_cluster import cluster_vars, converge, deploy_whoami, helm_major, helm_releases
 from test_site_render import inventory_path, recap, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+
+
+@pytest.fixture(scope="module", name="helm_path")
+def helm_path_fixture():
+    return os.path.dirname(binaries.helm(helm_major()))
+
+
+@pytest.fixture(autouse=True)
+def helm_home_cleanup(tmp_path):
+    """Helm writes its repository cache and config under the test's directory, not the user's home."""
+    yield
+    shutil.rmtree(tmp_path / "helm-cache", ignore_errors=True)
 
 GATEWAY_API = os.path.join(ROOT, "..", "shared", "upstream", "gateway-api")
 ON_1_19 = dict(cilium="1.19.6", cilium_version="1.19.6", gateway_api_src=os.path.join(GATEWAY_API, "v1.4.1", "standard"),
                cilium_gateway_api={"channel": "standard", "version": "v1.4.1"})
 
 
-def helm_env(tmp_path, helm_path):  # noqa: F811
+def helm_env(tmp_path, helm_path):
     return {"PATH": "%s:%s" % (helm_path, os.environ["PATH"]), "HELM_CACHE_HOME": str(tmp_path / "helm-cache"),
             "HELM_CONFIG_HOME": str(tmp_path / "helm-config"), "HELM_DATA_HOME": str(tmp_path / "helm-data")}
 
@@ -50,7 +57,7 @@ def operator_images(kube):
                    for c in p["spec"]["containers"]})
 
 
-def test_upgrade_from_1_19_to_1_20_follows_ciliums_upgrade_guide(bare_cluster, tmp_path, helm_path):  # noqa: F811
+def test_upgrade_from_1_19_to_1_20_follows_ciliums_upgrade_guide(bare_cluster, tmp_path, helm_path):
     kube = bare_cluster
     deploy_whoami(kube)
     code, output = converge(kube, tmp_path, helm_path, **ON_1_19)
@@ -154,7 +161,7 @@ def node_inventory(tmp_path):
     return str(path)
 
 
-def test_leaving_kube_proxy_in_ipvs_mode(kube, tmp_path, helm_path):  # noqa: F811
+def test_leaving_kube_proxy_in_ipvs_mode(kube, tmp_path, helm_path):
     """kube-proxy (DaemonSet, ConfigMap, IPVS rules) goes only after the pre-flight check, once; pods are restarted."""
     kube_proxy(kube, "ipvs")
     deploy_whoami(kube)
@@ -187,7 +194,7 @@ def test_leaving_kube_proxy_in_ipvs_mode(kube, tmp_path, helm_path):  # noqa: F8
     assert code == 0 and recap(output)["changed"] == 0, output[-6000:]
 
 
-def test_leaving_kube_proxy_waits_for_images_that_can_be_pulled(kube, tmp_path, helm_path):  # noqa: F811
+def test_leaving_kube_proxy_waits_for_images_that_can_be_pulled(kube, tmp_path, helm_path):
     """An agent image no node can pull stops the migration while kube-proxy still runs."""
     kube_proxy(kube, "iptables")
     node, tools = fake_node_tools(tmp_path)
