@@ -35,6 +35,7 @@ def helm_home_cleanup(tmp_path):
     yield
     shutil.rmtree(tmp_path / "helm-cache", ignore_errors=True)
 
+
 GATEWAY_API = os.path.join(ROOT, "..", "shared", "upstream", "gateway-api")
 ON_1_19 = dict(cilium="1.19.6", cilium_version="1.19.6", gateway_api_src=os.path.join(GATEWAY_API, "v1.4.1", "standard"),
                cilium_gateway_api={"channel": "standard", "version": "v1.4.1"})
