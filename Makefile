@@ -9,10 +9,13 @@ PYTHON_LANE2 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3
 VENV2  := .venv-ac221
 BIN2   := $(VENV2)/bin
 LINK   := .collections/ansible_collections/sidecarless/mesh
+# What the second lane runs: the cluster end-to-end tests and the module tests.
+CLUSTER_TESTS := tests/playbook/test_site_cluster.py tests/playbook/test_site_cluster_lifecycle.py \
+	tests/playbook/test_site_cluster_inventories.py tests/unit/plugins/modules
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test test-lane2 setup setup-test setup-lane2 link docs bench clean cluster-up cluster-down cluster-tools
+.PHONY: demo test test-lane2 setup setup-test setup-lane2 link docs bench bench-cluster clean cluster-up cluster-down cluster-tools
 
 demo: setup
 	$(BIN)/ansible-playbook site.yml -i inventories/demo
@@ -21,10 +24,10 @@ demo: setup
 # end and modules) on ansible-core 2.21 (Helm 4): both lanes in one command.
 test: setup-test setup-lane2
 	$(BIN)/python -m pytest
-	$(BIN2)/python -m pytest -m cluster -p no:cacheprovider tests/playbook/test_site_cluster.py tests/playbook/test_site_cluster_lifecycle.py tests/unit/plugins/modules
+	$(BIN2)/python -m pytest -m cluster -p no:cacheprovider $(CLUSTER_TESTS)
 
 test-lane2: setup-lane2
-	$(BIN2)/python -m pytest -m cluster -p no:cacheprovider tests/playbook/test_site_cluster.py tests/playbook/test_site_cluster_lifecycle.py tests/unit/plugins/modules
+	$(BIN2)/python -m pytest -m cluster -p no:cacheprovider $(CLUSTER_TESTS)
 
 setup-lane2: $(VENV2)/.lane2 link
 
@@ -61,6 +64,11 @@ docs: setup
 
 bench: setup
 	$(BIN)/python tools/benchmark.py
+
+# Cluster mode on the test control plane (10 and 100 apps): prints wall time,
+# Helm releases and API requests of a converge, a no-op rerun and kubectl apply.
+bench-cluster: setup-test
+	$(BIN)/python tools/benchmark_cluster.py
 
 # The test control plane (tests/controlplane/README.md): a real kube-apiserver,
 # controller-manager, scheduler and etcd on 127.0.0.1 with simulated nodes.

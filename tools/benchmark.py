@@ -68,6 +68,7 @@ def write_inventory(folder, variables):
             "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}, handle)
     with open(os.path.join(folder, "group_vars", "all", "mesh.yml"), "w", encoding="utf-8") as handle:
         yaml.safe_dump(variables, handle)
+    return folder
 
 
 def run_playbook(inventory, dest):

@@ -2,7 +2,7 @@
 # Copyright: sidecarless.mesh contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters over the mesh core: render_mesh, validate_mesh, dapr_invoke_path, collection_version,
-cilium_upgrade_plan, cilium_unmanaged_pods.
+cilium_upgrade_plan, cilium_unmanaged_pods, helm_release_problems.
 
 Each is documented in the <name>.yml file beside this one.
 """
@@ -28,6 +28,7 @@ from ansible_collections.sidecarless.mesh.plugins.module_utils.spec import plain
 from ansible_collections.sidecarless.mesh.plugins.module_utils.upgrade import (
     cilium_plan,
     preflight_values,
+    release_problem,
     unmanaged_pods,
 )
 from ansible_collections.sidecarless.mesh.plugins.module_utils.variables import _path_prefix
@@ -116,6 +117,23 @@ def cilium_unmanaged_pods(pods, endpoints):
     return unmanaged_pods(plain(pods), plain(endpoints))
 
 
+def helm_release_problems(infos, releases):
+    """Why the collection must not install over these releases (Helm left them pending): one message each."""
+    if isinstance(infos, Mapping) and "results" in infos:
+        infos = infos["results"]
+    if isinstance(infos, Mapping):
+        infos = [infos]
+    if isinstance(releases, Mapping):
+        releases = [releases]
+    if not isinstance(infos, list) or not isinstance(releases, list) or len(infos) != len(releases) \
+            or not all(isinstance(item, Mapping) for item in list(infos) + list(releases)):
+        raise AnsibleFilterError("helm_release_problems expects helm_info's result (or a loop of them) and the "
+                                 "rendered release (or a list of them, one per result), got %s and %s" % (
+                                     type(infos).__name__, type(releases).__name__))
+    problems = [release_problem(plain(info), plain(release)) for info, release in zip(infos, releases)]
+    return [problem for problem in problems if problem]
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -125,4 +143,5 @@ class FilterModule(object):
             "collection_version": collection_version,
             "cilium_upgrade_plan": cilium_upgrade_plan,
             "cilium_unmanaged_pods": cilium_unmanaged_pods,
+            "helm_release_problems": helm_release_problems,
         }

@@ -224,9 +224,8 @@ def _lb_ipam(mesh):
             else:
                 start, stop = text.partition("-")[::2]
                 blocks.append({"start": start.strip(), "stop": stop.strip()})
-        spec = {"blocks": blocks}
-        if pool["allow_first_last_ips"]:
-            spec["allowFirstLastIPs"] = "Yes"
+        # Written either way: the CRD treats an absent allowFirstLastIPs as "Yes".
+        spec = {"blocks": blocks, "allowFirstLastIPs": "Yes" if pool["allow_first_last_ips"] else "No"}
         if pool["service_selector"]:
             spec["serviceSelector"] = {"matchLabels": dict(pool["service_selector"])}
         result.append(resource("cilium.io/v2", "CiliumLoadBalancerIPPool", metadata(mesh, pool["name"]), spec))

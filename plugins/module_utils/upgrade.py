@@ -51,6 +51,33 @@ def deployed_release(info):
     }
 
 
+def release_problem(info, release, allow_failed=True):
+    """Why the collection must not install over the release ``info`` reports ('' when it may).
+
+    ``info`` is helm_info's result read with ``release_state: [all]`` (without
+    it Helm lists only deployed and failed releases, and a pending one looks
+    absent until ``helm install`` fails on the name). A release Helm left
+    pending (a run interrupted mid-operation, or one still running) needs a
+    person: Helm holds no lock to tell the two apart. A failed release is
+    upgraded over, as ``helm upgrade`` does, unless ``allow_failed`` is false.
+    """
+    deployed = deployed_release(info)
+    if deployed is None or deployed["status"] in ("deployed", "superseded", "uninstalled"):
+        return ""
+    if deployed["status"] == "failed" and allow_failed:
+        return ""
+    name, namespace = release.get("name"), release.get("namespace")
+    if deployed["status"].startswith("pending"):
+        undo = ("helm uninstall %s -n %s" if deployed["status"] == "pending-install"
+                else "helm rollback %s -n %s") % (name, namespace)
+        return ("the Helm release %s/%s is '%s': a helm run on it was interrupted, or one is still running "
+                "(helm history %s -n %s shows which). Once none is, run '%s' and rerun; nothing was changed." % (
+                    namespace, name, deployed["status"], name, namespace, undo))
+    return ("the Helm release %s/%s is '%s', not deployed: Helm left it half done (helm history %s -n %s shows "
+            "why). Roll it back or finish it with helm before the collection changes it." % (
+                namespace, name, deployed["status"], name, namespace))
+
+
 def cilium_plan(info, release, compatibility="", rotate=False):
     """The plan for the Cilium release: what to do, the values to install, and why not (problems).
 
@@ -72,11 +99,9 @@ def cilium_plan(info, release, compatibility="", rotate=False):
         plan["action"] = "upgrade"
         current = deployed["version"]
         plan["from"] = "%d.%d.%d" % current if current else deployed["chart"]
-        if deployed["status"] != "deployed":
-            problems.append(
-                "the Cilium release %s is '%s', not deployed: Helm left it half done (helm history %s -n %s shows "
-                "why). Roll it back or finish it with helm before the collection changes it." % (
-                    release.get("name"), deployed["status"], release.get("name"), release.get("namespace")))
+        problem = release_problem(info, release, allow_failed=False)
+        if problem:
+            problems.append(problem)
         if current is None:
             problems.append("the deployed Cilium release runs chart %r, whose version cannot be read"
                             % deployed["chart"])

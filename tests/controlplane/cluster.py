@@ -68,6 +68,7 @@ class ControlPlane(object):
         self.upstream = upstream
         self.cni = cni
         self.processes = {}
+        self.commands = {}
         self.kubeconfig = os.path.join(self.state_dir, "kubeconfig")
         self.audit_log = os.path.join(self.state_dir, "logs", "audit.log")
         self.server = None
@@ -173,6 +174,7 @@ class ControlPlane(object):
                                    env=full_env, start_new_session=True)
         log.close()
         self.processes[name] = process
+        self.commands[name] = (argv, env)
         with open(self._pid_path(name), "w", encoding="utf-8") as handle:
             handle.write(str(process.pid))
 
@@ -303,6 +305,13 @@ class ControlPlane(object):
             os.unlink(self._pid_path(name))
         except OSError:
             pass
+
+    def restart_process(self, name, timeout=120):
+        """Start a component stopped by stop_process again, as it was (same ports, certificates, state)."""
+        argv, env = self.commands[name]
+        self._spawn(name, argv, env)
+        if name == "kube-apiserver":
+            self._wait_ready(timeout)
 
     def stop(self, keep_state=False):
         """End every process at once (SIGKILL: the state is thrown away, nothing needs a clean shutdown)."""

@@ -21,8 +21,8 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 BIN = os.path.join(sys.prefix, "bin")
-FILTERS = ("cilium_unmanaged_pods", "cilium_upgrade_plan", "collection_version", "dapr_invoke_path", "render_mesh",
-           "validate_mesh")
+FILTERS = ("cilium_unmanaged_pods", "cilium_upgrade_plan", "collection_version", "dapr_invoke_path",
+           "helm_release_problems", "render_mesh", "validate_mesh")
 MODULES = ("http_probe", "ipsec_key", "k8s_apply", "render", "rollout_status")
 ROLES = ("cilium", "dapr", "dapr_shared", "gateway_api", "mesh", "preflight", "render", "verify")
 

@@ -15,7 +15,7 @@ FILTERS = FilterModule().filters()
 
 def test_all_filters_are_exported():
     assert sorted(FILTERS) == ["cilium_unmanaged_pods", "cilium_upgrade_plan", "collection_version", "dapr_invoke_path",
-                               "render_mesh", "validate_mesh"]
+                               "helm_release_problems", "render_mesh", "validate_mesh"]
 
 
 def test_the_upgrade_filters_refuse_the_wrong_types_and_read_helm_info():
@@ -27,6 +27,18 @@ def test_the_upgrade_filters_refuse_the_wrong_types_and_read_helm_info():
                                           {"name": "cilium", "version": "1.20.0", "values": {}})
     assert plan["preflight"] and plan["values"] == {"upgradeCompatibility": "1.19"}
     assert "affinity" not in plan["preflight_values"]["preflight"]
+
+
+def test_helm_release_problems_reads_one_result_or_a_loop_of_them():
+    dapr = {"name": "dapr", "namespace": "dapr-system"}
+    pending = {"status": {"status": "pending-install", "chart": "dapr-1.18.3", "values": {}}}
+    assert FILTERS["helm_release_problems"]({"status": {}}, dapr) == []
+    found = FILTERS["helm_release_problems"]({"results": [{"status": {}}, pending]}, [dapr, dapr])
+    assert len(found) == 1 and "helm uninstall dapr -n dapr-system" in found[0]
+    with pytest.raises(AnsibleFilterError):
+        FILTERS["helm_release_problems"]({"results": [pending]}, [dapr, dapr])
+    with pytest.raises(AnsibleFilterError):
+        FILTERS["helm_release_problems"]("deployed", dapr)
 
 
 def test_collection_version_reads_installed_collections():

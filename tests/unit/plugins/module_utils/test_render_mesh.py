@@ -317,3 +317,12 @@ def test_host_network_gateways_wait_for_accepted_where_cilium_never_says_program
     (wait,) = rendering.as_dict()["gateway_waits"]
     assert wait["condition"] == condition
     assert ("cilium#42786" in wait.get("note", "")) is (condition == "Accepted")
+
+
+@pytest.mark.parametrize("allow,rendered", [(False, "No"), (True, "Yes")])
+def test_allow_first_last_ips_is_written_either_way_because_the_crd_reads_absent_as_yes(allow, rendered):
+    """Defect: false left the field out, and the CRD treats an absent allowFirstLastIPs as allocatable."""
+    pools = [{"name": "edge", "blocks": ["192.0.2.0/28"], "allow_first_last_ips": allow}]
+    objects = render(variables(cilium_lb_ipam_pools=pools)).objects()
+    pool = [o for o in objects if o["kind"] == "CiliumLoadBalancerIPPool"][0]
+    assert pool["spec"]["allowFirstLastIPs"] == rendered

@@ -10,6 +10,7 @@ from ansible_collections.sidecarless.mesh.plugins.module_utils.upgrade import (
     cilium_plan,
     parse_version,
     preflight_values,
+    release_problem,
     unmanaged_pods,
 )
 
@@ -68,7 +69,27 @@ def test_no_key_rotation_while_the_version_changes():
 
 def test_a_release_helm_left_half_done_is_not_touched():
     problems = cilium_plan(deployed("cilium-1.20.0", status="pending-upgrade"), RELEASE)["problems"]
-    assert len(problems) == 1 and "'pending-upgrade', not deployed" in problems[0]
+    assert len(problems) == 1 and "is 'pending-upgrade'" in problems[0]
+    assert "helm rollback cilium -n kube-system" in problems[0]
+    problems = cilium_plan(deployed("cilium-1.20.0", status="failed"), RELEASE)["problems"]
+    assert len(problems) == 1 and "'failed', not deployed" in problems[0]
+
+
+@pytest.mark.parametrize("status,words", [
+    ("pending-install", "run 'helm uninstall dapr -n dapr-system'"),
+    ("pending-upgrade", "run 'helm rollback dapr -n dapr-system'"),
+    ("pending-rollback", "run 'helm rollback dapr -n dapr-system'"),
+    ("uninstalling", "'uninstalling', not deployed"),
+])
+def test_a_release_helm_left_pending_is_named_with_the_command_that_frees_it(status, words):
+    problem = release_problem(deployed("dapr-1.18.3", status=status), {"name": "dapr", "namespace": "dapr-system"})
+    assert words in problem and "dapr-system/dapr" in problem, problem
+
+
+@pytest.mark.parametrize("info", [{"status": {}}, deployed("dapr-1.18.3"), deployed("dapr-1.18.3", status="failed"),
+                                  deployed("dapr-1.18.3", status="uninstalled")])
+def test_absent_deployed_failed_or_uninstalled_releases_may_be_installed_over(info):
+    assert release_problem(info, {"name": "dapr", "namespace": "dapr-system"}) == ""
 
 
 def test_preflight_values_use_the_new_images_and_drop_the_affinity_before_a_first_install():
