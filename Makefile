@@ -11,7 +11,7 @@ BIN2   := $(VENV2)/bin
 LINK   := .collections/ansible_collections/sidecarless/mesh
 # What the second lane runs: the cluster end-to-end tests and the module tests.
 CLUSTER_TESTS := tests/playbook/test_site_cluster.py tests/playbook/test_site_cluster_lifecycle.py \
-	tests/playbook/test_site_cluster_inventories.py tests/unit/plugins/modules
+	tests/unit/plugins/modules
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
