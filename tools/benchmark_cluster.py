@@ -427,7 +427,7 @@ class Bench(object):
         self.playbook("collection --tags mesh (fresh)", inventory, "-e",
                       self.extra_vars("fresh", mesh_render_dir=os.path.join(self.work, "render-c")), "--tags", "mesh")
         theirs = mesh_variables(self.size, prefix="k-", name="bench%dk" % self.size, pool=False)
-        manifests, objects, _ = write_render_dir(os.path.join(self.work, "render-k"), theirs)
+        manifests, objects = write_render_dir(os.path.join(self.work, "render-k"), theirs)[:2]
         self.counts["fresh objects"] = objects
         self.kubectl_apply("kubectl apply (fresh)", manifests)
 

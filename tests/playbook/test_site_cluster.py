@@ -231,8 +231,8 @@ def test_the_api_server_stopping_mid_run_fails_clearly_and_a_rerun_recovers(bare
                 process.kill()
     output = log.read_text()
     assert code != 0, output[-4000:]
-    assert any(words in output.lower() for words in ("cannot reach the kubernetes api", "connection refused",
-                                                       "kubernetes cluster unreachable")), output[-4000:]
+    clear = ("cannot reach the kubernetes api", "connection refused", "kubernetes cluster unreachable")
+    assert any(words in output.lower() for words in clear), output[-4000:]
     assert "Traceback (most recent call last)" not in output
     kube.plane.restart_process("kube-apiserver")
     code, output = converge(kube, tmp_path, helm_path)
