@@ -54,7 +54,7 @@ def deployed_release(info):
 def release_problem(info, release, allow_failed=True):
     """Why the collection must not install over the release ``info`` reports ('' when it may).
 
-    ``info`` is helm_info's result read with ``release_state: [all]`` (without
+    ``info`` is helm_info's result read with ``pending`` among its ``release_state`` (without
     it Helm lists only deployed and failed releases, and a pending one looks
     absent until ``helm install`` fails on the name). A release Helm left
     pending (a run interrupted mid-operation, or one still running) needs a
