@@ -274,7 +274,8 @@ def test_the_api_server_stopping_mid_run_fails_clearly_and_a_rerun_recovers(bare
     assert recap(output)["changed"] == 0, "the rollback restored the release the collection installed"
 
 
-def test_helm_4_with_an_old_kubernetes_core_is_refused_before_any_change(bare_cluster, tmp_path, helm_path):
+def fake_helm_4(tmp_path):
+    """A directory whose helm says it is Helm 4 (this lane's kubernetes.core 6.2 cannot drive it)."""
     if helm_major() == 4:
         pytest.skip("this lane's kubernetes.core drives Helm 4; the refusal is tested in the Helm 3 lane")
     fake_bin = tmp_path / "bin"
@@ -282,6 +283,11 @@ def test_helm_4_with_an_old_kubernetes_core_is_refused_before_any_change(bare_cl
     helm = fake_bin / "helm"
     helm.write_text("#!/bin/sh\necho v4.0.1+g0123abc\n")
     helm.chmod(0o755)
+    return fake_bin
+
+
+def test_helm_4_with_an_old_kubernetes_core_is_refused_before_any_change(bare_cluster, tmp_path, helm_path):
+    fake_bin = fake_helm_4(tmp_path)
     code, output = converge(bare_cluster, tmp_path, str(fake_bin), "demo", "--tags", "cilium")
     assert code != 0
     assert "kubernetes.core 6.2.0 cannot drive helm v4.0.1" in output, output[-3000:]
@@ -291,13 +297,7 @@ def test_helm_4_with_an_old_kubernetes_core_is_refused_before_any_change(bare_cl
 @pytest.mark.parametrize("role", ["cilium", "dapr", "dapr_shared"])
 def test_a_helm_role_used_on_its_own_checks_helm_and_kubernetes_core_first(bare_cluster, tmp_path, role):
     """Defect: the Helm 4 / kubernetes.core check lived only in site.yml; a role embedded alone skipped it."""
-    if helm_major() == 4:
-        pytest.skip("this lane's kubernetes.core drives Helm 4; the refusal is tested in the Helm 3 lane")
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    helm = fake_bin / "helm"
-    helm.write_text("#!/bin/sh\necho v4.0.1+g0123abc\n")
-    helm.chmod(0o755)
+    fake_bin = fake_helm_4(tmp_path)
     playbook = tmp_path / "own.yml"
     playbook.write_text(yaml.safe_dump([{"name": "A user's playbook with one role", "hosts": "localhost",
                                          "gather_facts": False, "roles": ["sidecarless.mesh.%s" % role]}]))
