@@ -24,6 +24,10 @@ CILIUM_CHART_REPO = "https://helm.cilium.io/"
 CILIUM_IPSEC_SECRET = "cilium-ipsec-keys"
 #: Cilium lines on which SPIRE mutual authentication is deprecated (removed in 1.21).
 CILIUM_MUTUAL_AUTH_DEPRECATED = (1, 20)
+#: From this line the chart installs the ValidatingAdmissionPolicy gateway.cilium.io (with Gateway API on),
+#: which refuses a Gateway of class "cilium" whose Terminate listener has other than one certificateRef
+#: (templates/cilium-gateway-api-validating-admission-policy.yaml).
+CILIUM_ONE_CERTIFICATE_PER_LISTENER = (1, 20)
 
 #: Helm value paths that the chart no longer accepts, keyed by the first
 #: Cilium line that dropped them. Rendering fails when one is set.

@@ -435,6 +435,12 @@ def _check_listeners(mesh, gateway, problems):
                          "the gateway terminates with)")
         if listener.protocol == "HTTP" and listener.certificate_refs:
             problems.add(listener.path + ".certificate_refs", "is only allowed on HTTPS listeners")
+        if (listener.protocol == "HTTPS" and len(listener.certificate_refs) > 1 and gateway.class_name == "cilium"
+                and mesh.cilium_line >= facts.CILIUM_ONE_CERTIFICATE_PER_LISTENER):
+            problems.add(listener.path + ".certificate_refs", "has %d entries, but Cilium %d.%d admits exactly one "
+                         "certificate per HTTPS listener of class cilium (the chart's ValidatingAdmissionPolicy "
+                         "gateway.cilium.io refuses the Gateway): keep one, or add a listener per certificate with "
+                         "its own hostname" % ((len(listener.certificate_refs),) + mesh.cilium_line))
         if host_network and listener.port < 1024 and not keep_bind:
             problems.add(listener.path + ".port", "is %d, but with cilium_gateway_api.host_network Envoy binds it "
                          "on the node without NET_BIND_SERVICE: use a port above 1023, or set cilium_helm_values."
