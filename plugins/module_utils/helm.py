@@ -12,8 +12,12 @@ merged values, so an override cannot silently break them.
 
 from __future__ import annotations
 
+import os
+import re
+import tarfile
+
 from . import facts
-from .errors import Problems
+from .errors import Problems, ValidationError
 from .k8s import deep_merge
 
 
@@ -261,3 +265,56 @@ def render_releases(mesh):
                                 workloads=[dapr_shared_workload(instance.release, values)], hint=hint))
     problems.raise_if_any()
     return releases
+
+
+def local_chart_version(path):
+    """The version in Chart.yaml of a local chart archive (.tgz) or directory, or None if it has none.
+
+    Helm installs a local chart as it is and ignores --version for it, so the
+    version pinned in the inventory says nothing about what runs unless the
+    two are compared. Only the top-level ``version:`` line is read (Chart.yaml
+    is YAML, but this module may not import PyYAML on every controller)."""
+    text = None
+    if os.path.isdir(path):
+        try:
+            with open(os.path.join(path, "Chart.yaml"), encoding="utf-8") as handle:
+                text = handle.read()
+        except (IOError, OSError):
+            return None
+    else:
+        try:
+            with tarfile.open(path) as archive:
+                for member in archive.getmembers():
+                    parts = member.name.split("/")
+                    if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
+                        text = archive.extractfile(member).read(65536).decode("utf-8", "replace")
+                        break
+        except (IOError, OSError, tarfile.TarError):
+            return None
+    if text is None:
+        return None
+    match = re.search(r"^version:[ \t]*['\"]?([^'\"\s#]+)", text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def check_local_charts(mesh, releases):
+    """Refuse a local chart whose own version is not the version the inventory pins for it."""
+    s = mesh.settings
+    problems = Problems()
+    names = {s["cilium_release_name"]: ("cilium_chart", "cilium_version"),
+             s["dapr_release_name"]: ("dapr_chart", "dapr_version")}
+    for release in releases:
+        variable, version_variable = names.get(release.name, ("dapr_shared_chart", "dapr_shared_chart_version"))
+        chart = os.path.expanduser(release.chart or "")
+        if release.repository or not chart or "://" in chart or not os.path.exists(chart):
+            continue
+        found = local_chart_version(chart)
+        if found is None:
+            problems.add(variable, "%s is a local path but holds no chart (no Chart.yaml with a version)" % chart)
+        elif found.lstrip("v") != str(release.version).lstrip("v"):
+            problems.add(variable, "is the local chart %s of version %s, but %s is %s: Helm installs a local "
+                         "chart as it is, so point %s at the %s chart or set %s to %s" % (
+                             chart, found, version_variable, release.version, variable, release.version,
+                             version_variable, found))
+    if problems:
+        raise ValidationError(problems.items)

@@ -120,3 +120,20 @@ def test_bad_inventory_fails_in_validation_before_anything_is_written(name, over
     for fragment in expected:
         assert fragment in output, "%r not in output:\n%s" % (fragment, output[-3000:])
     assert not dest.exists()
+
+
+def test_local_chart_of_another_version_fails_before_anything_is_written(tmp_path):
+    chart = os.path.join(ROOT, "..", "shared", "charts", "cilium-1.19.6.tgz")
+    if not os.path.isfile(chart):
+        message = "chart %s not found: the local chart check is NOT tested end to end" % chart
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    dest = tmp_path / "out"
+    code, output = run(["-i", inventory_path("demo"), "-e", "cilium_chart=%s" % chart, "-e",
+                        "cilium_chart_repo_url=", "-e", "mesh_render_dir=%s" % dest])
+    assert code == 2, output[-3000:]
+    assert "cilium_chart: is the local chart" in output and "of version 1.19.6, but cilium_version is 1.20.0" \
+        in output, output[-3000:]
+    assert "Traceback" not in output
+    assert not dest.exists()

@@ -326,3 +326,52 @@ def test_allow_first_last_ips_is_written_either_way_because_the_crd_reads_absent
     objects = render(variables(cilium_lb_ipam_pools=pools)).objects()
     pool = [o for o in objects if o["kind"] == "CiliumLoadBalancerIPPool"][0]
     assert pool["spec"]["allowFirstLastIPs"] == rendered
+
+
+# -- local charts --------------------------------------------------------------------------
+
+
+def _chart_archive(folder, name, version):
+    import io  # pylint: disable=import-outside-toplevel
+    import tarfile  # pylint: disable=import-outside-toplevel
+    path = folder / ("%s-%s.tgz" % (name, version))
+    data = ("apiVersion: v2\nname: %s\nversion: '%s'\nappVersion: 9.9.9\n" % (name, version)).encode()
+    with tarfile.open(str(path), "w:gz") as archive:
+        info = tarfile.TarInfo("%s/Chart.yaml" % name)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return str(path)
+
+
+def test_a_local_chart_of_another_version_than_pinned_is_refused(tmp_path):
+    from ansible_collections.sidecarless.mesh.plugins.module_utils.errors import ValidationError
+    from ansible_collections.sidecarless.mesh.plugins.module_utils.helm import check_local_charts
+    rendering = render_inventory("demo", cilium_chart=_chart_archive(tmp_path, "cilium", "1.19.6"),
+                                 cilium_chart_repo_url="",
+                                 dapr_chart=_chart_archive(tmp_path, "dapr", "1.18.3"), dapr_chart_repo_url="",
+                                 dapr_shared_chart=str(tmp_path / "missing.tgz"))
+    with pytest.raises(ValidationError) as caught:
+        check_local_charts(rendering.mesh, rendering.releases)
+    assert [p.path for p in caught.value.problems] == ["cilium_chart"]
+    message = str(caught.value)
+    assert "local chart %s of version 1.19.6, but cilium_version is 1.20.0" % (tmp_path / "cilium-1.19.6.tgz") \
+        in message
+
+
+def test_local_charts_of_the_pinned_versions_and_remote_charts_pass(tmp_path):
+    from ansible_collections.sidecarless.mesh.plugins.module_utils.helm import check_local_charts
+    rendering = render_inventory("demo", cilium_chart=_chart_archive(tmp_path, "cilium", "1.20.0"),
+                                 cilium_chart_repo_url="")
+    check_local_charts(rendering.mesh, rendering.releases)
+    check_local_charts(render_inventory("demo").mesh, render_inventory("demo").releases)
+
+
+def test_a_local_path_without_a_chart_is_refused(tmp_path):
+    from ansible_collections.sidecarless.mesh.plugins.module_utils.errors import ValidationError
+    from ansible_collections.sidecarless.mesh.plugins.module_utils.helm import check_local_charts
+    (tmp_path / "empty").mkdir()
+    rendering = render_inventory("demo", dapr_shared_chart=str(tmp_path / "empty"))
+    with pytest.raises(ValidationError) as caught:
+        check_local_charts(rendering.mesh, rendering.releases)
+    assert {p.path for p in caught.value.problems} == {"dapr_shared_chart"}
+    assert "holds no chart" in str(caught.value)
