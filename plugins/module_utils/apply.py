@@ -75,6 +75,28 @@ def is_change(before, after):
     return comparable(before) != comparable(after)
 
 
+def applied_part(obj):
+    """What an apply sets of ``obj``: everything but ``status`` and a null ``metadata.creationTimestamp``.
+
+    Status belongs to the object's controller and is written through its own
+    subresource; server-side apply of the main resource ignores it (as
+    kubectl apply does), and the server sets ``metadata.creationTimestamp``.
+    Manifests that ship a placeholder for either, such as the Gateway API
+    v1.3/v1.4 CRDs (``creationTimestamp: null``, ``status: {acceptedNames:
+    ...}``), would otherwise never compare equal to the live object.
+    """
+    meta = obj.get("metadata")
+    stamped = isinstance(meta, dict) and "creationTimestamp" in meta and meta["creationTimestamp"] is None
+    if "status" not in obj and not stamped:
+        return obj
+    result = dict(obj)
+    result.pop("status", None)
+    if stamped:
+        # Generated manifests (controller-gen, kubectl create --dry-run) carry "creationTimestamp: null".
+        result["metadata"] = dict((key, value) for key, value in meta.items() if key != "creationTimestamp")
+    return result
+
+
 def desired_hash(obj):
     """Stable hash of an object as the collection renders it (before the hash annotation is added)."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()[:32]

@@ -30,7 +30,7 @@ requirements:
   - kubernetes >= 24.2.0
   - PyYAML
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - sidecarless.mesh.k8s_connection
 options:
   resources:
     description:
@@ -208,6 +208,7 @@ class Applier(object):
     def apply_all(self, resources, instance):
         params = self.module.params
         for obj in resources:
+            obj = plan.applied_part(obj)
             obj_ref = plan.ref(obj)
             text = plan.describe(obj_ref)
             try:
