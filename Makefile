@@ -8,21 +8,23 @@ BIN    := $(VENV)/bin
 PYTHON_LANE2 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 python3.13 2>/dev/null))
 VENV2  := .venv-ac221
 BIN2   := $(VENV2)/bin
+# galaxy-importer without the collection's dependencies, as Galaxy imports a tarball.
+VENV_IMPORTER := .venv-importer
 LINK   := .collections/ansible_collections/sidecarless/mesh
 # What the second lane runs: the cluster end-to-end tests and the module tests.
 CLUSTER_TESTS := tests/playbook/test_site_cluster.py tests/playbook/test_site_cluster_lifecycle.py \
-	tests/unit/plugins/modules
+	tests/playbook/test_site_cluster_inventories.py tests/unit/plugins/modules
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test test-lane2 setup setup-test setup-lane2 link docs bench bench-cluster clean cluster-up cluster-down cluster-tools
+.PHONY: demo test test-lane2 setup setup-test setup-lane2 setup-importer link docs bench bench-cluster clean cluster-up cluster-down cluster-tools
 
 demo: setup
 	$(BIN)/ansible-playbook site.yml -i inventories/demo
 
 # The whole suite on ansible-core 2.19 (Helm 3), then the cluster tests (end to
 # end and modules) on ansible-core 2.21 (Helm 4): both lanes in one command.
-test: setup-test setup-lane2
+test: setup-test setup-lane2 setup-importer
 	$(BIN)/python -m pytest
 	$(BIN2)/python -m pytest -m cluster -p no:cacheprovider $(CLUSTER_TESTS)
 
@@ -36,6 +38,14 @@ $(VENV2)/.lane2: requirements-lane2.txt
 	$(PYTHON_LANE2) -m venv $(VENV2)
 	$(BIN2)/python -m pip install --quiet --upgrade pip==26.3
 	$(BIN2)/python -m pip install --quiet -r requirements-lane2.txt
+	touch $@
+
+setup-importer: $(VENV_IMPORTER)/.importer
+
+$(VENV_IMPORTER)/.importer: requirements-importer.txt
+	$(PYTHON) -m venv $(VENV_IMPORTER)
+	$(VENV_IMPORTER)/bin/python -m pip install --quiet --upgrade pip==26.3
+	$(VENV_IMPORTER)/bin/python -m pip install --quiet -r requirements-importer.txt
 	touch $@
 
 setup: $(VENV)/.runtime link
@@ -83,4 +93,4 @@ cluster-down:
 	@PYTHONPATH=tests $(or $(wildcard $(BIN)/python),$(PYTHON)) -m controlplane down
 
 clean: cluster-down
-	rm -rf $(VENV) $(VENV2) .collections build tests/output
+	rm -rf $(VENV) $(VENV2) $(VENV_IMPORTER) .collections build tests/output

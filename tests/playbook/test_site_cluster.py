@@ -64,12 +64,22 @@ def chart(name):
     return path
 
 
+#: The Gateway API release each Cilium line runs with (facts.GATEWAY_API_FOR_CILIUM), as ../shared/upstream has it.
+GATEWAY_API_DIRS = {"1.18": "v1.3.0/standard", "1.19": "v1.4.1/standard", "1.20": "standard"}
+
+
+def gateway_api_crds(cilium):
+    """The local Gateway API CRD directory for the Cilium version ``cilium``."""
+    line = ".".join(cilium.split(".")[:2])
+    return os.path.join(ROOT, "..", "shared", "upstream", "gateway-api", GATEWAY_API_DIRS[line])
+
+
 def cluster_vars(kube, tmp_path, cilium="1.20.0", **extra):
     data = {
         "mesh_apply": True,
         "mesh_kubeconfig": kube.kubeconfig_path,
         "mesh_render_dir": str(tmp_path / "render"),
-        "gateway_api_src": os.path.join(ROOT, "..", "shared", "upstream", "gateway-api", "standard"),
+        "gateway_api_src": gateway_api_crds(cilium),
         "cilium_chart": chart("cilium-%s.tgz" % cilium),
         "cilium_chart_repo_url": "",
         "dapr_chart": chart("dapr-1.18.3.tgz"),
