@@ -43,7 +43,7 @@ author:
 requirements:
   - kubernetes >= 24.2.0
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - sidecarless.mesh.k8s_connection
 options:
   namespace:
     description: Namespace of Cilium (and of the Secret).
