@@ -11,7 +11,9 @@ when $MESH_REQUIRE_UPSTREAM or $CI is set (CI runs with CI=true).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 import yaml
@@ -27,6 +29,33 @@ for _path in (COLLECTIONS, os.path.join(ROOT, "tests"), os.path.join(ROOT, "test
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+
+def _keep_out_of_home():
+    """Point Ansible's home and the tools' caches at one temporary directory for the session.
+
+    ansible-playbook keeps its local temp files and galaxy cache under
+    ANSIBLE_HOME (~/.ansible), ansible-lint, molecule and ansible-compat
+    theirs under XDG_CACHE_HOME (~/.cache): the suite sets both so that it
+    writes only into the checkout and temporary directories. The one
+    exception is deliberate: the test control plane's binaries stay cached
+    where tests/controlplane/binaries.py keeps them (resolved here, before
+    XDG_CACHE_HOME moves), so a second run does not rebuild them.
+    """
+    if os.environ.get("MESH_TEST_HOME_ISOLATED"):
+        return  # a pytest started by the suite itself
+    from controlplane import binaries  # pylint: disable=import-outside-toplevel
+    os.environ.setdefault("MESH_TOOLS_CACHE", binaries.cache_root())
+    base = tempfile.mkdtemp(prefix="mesh-test-home-")
+    os.environ["ANSIBLE_HOME"] = os.path.join(base, "ansible")
+    # remote_tmp does not follow ANSIBLE_HOME (it is ~/.ansible/tmp on the target, here localhost).
+    os.environ["ANSIBLE_REMOTE_TEMP"] = os.path.join(base, "ansible", "remote-tmp")
+    os.environ["XDG_CACHE_HOME"] = os.path.join(base, "cache")
+    os.environ["MESH_TEST_HOME_ISOLATED"] = base
+    _CREATED_HOME.append(base)
+
+
+_CREATED_HOME = []
+_keep_out_of_home()
 UPSTREAM = os.path.abspath(os.environ.get("MESH_UPSTREAM_DIR", os.path.join(ROOT, "..", "shared", "upstream")))
 _MISSING_UPSTREAM = []
 
@@ -48,7 +77,49 @@ def upstream():
     return upstream_dir()
 
 
+#: What the suite must leave alone in the user's home: Ansible's home and the caches (the control plane's
+#: tool cache and Go's build cache, which a first build fills, excepted).
+_HOME_WATCHED = (os.path.expanduser("~/.ansible"), os.path.expanduser("~/.cache"))
+_HOME_EXCEPTED = ("sidecarless-mesh", "go-build")
+_HOME_BEFORE = {}
+_HOME_WRITTEN = []
+
+
+def _home_files():
+    found = {}
+    for top in _HOME_WATCHED:
+        for folder, dirs, files in os.walk(top):
+            if folder == top:
+                dirs[:] = [d for d in dirs if d not in _HOME_EXCEPTED]
+            for name in files + dirs:
+                path = os.path.join(folder, name)
+                try:
+                    found[path] = os.lstat(path).st_mtime_ns
+                except OSError:
+                    pass
+    return found
+
+
+def pytest_sessionstart(session):
+    del session
+    _HOME_BEFORE.update(_home_files())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    del exitstatus
+    after = _home_files()
+    _HOME_WRITTEN.extend(sorted(path for path, mtime in after.items() if _HOME_BEFORE.get(path) != mtime))
+    if _HOME_WRITTEN:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    for base in _CREATED_HOME:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def pytest_terminal_summary(terminalreporter):
+    if _HOME_WRITTEN:
+        terminalreporter.write_sep("!", "THE SUITE WROTE INTO YOUR HOME (it must not)", red=True, bold=True)
+        for path in _HOME_WRITTEN[:20]:
+            terminalreporter.write_line(path, red=True)
     if _MISSING_UPSTREAM:
         terminalreporter.write_sep("!", "CONFORMANCE NOT CHECKED", red=True, bold=True)
         terminalreporter.write_line(_MISSING_UPSTREAM[0], red=True)

@@ -75,7 +75,7 @@ class Policy(object):
                             for v in doc["spec"]["validations"]]
 
     def matches(self, obj):
-        group, _, version = obj["apiVersion"].rpartition("/")
+        group, _slash, version = obj["apiVersion"].rpartition("/")
         resource = obj["kind"].lower() + "s"
         return any(group in rule["apiGroups"] and version in rule["apiVersions"] and resource in rule["resources"]
                    and "CREATE" in rule["operations"] for rule in self.rules)
