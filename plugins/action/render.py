@@ -18,7 +18,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.sidecarless.mesh.plugins.module_utils import output
 from ansible_collections.sidecarless.mesh.plugins.module_utils.errors import MeshError
-from ansible_collections.sidecarless.mesh.plugins.module_utils.helm import check_local_charts
+from ansible_collections.sidecarless.mesh.plugins.module_utils.helm import check_kubeconfig, check_local_charts
 from ansible_collections.sidecarless.mesh.plugins.module_utils.model import collect_variables
 from ansible_collections.sidecarless.mesh.plugins.module_utils.render import render
 
@@ -71,6 +71,7 @@ class ActionModule(ActionBase):
             rendering = render(variables, unknown)
             # A local chart (a path on the controller) is compared with the version pinned for it.
             check_local_charts(rendering.mesh, rendering.releases)
+            check_kubeconfig(rendering.mesh)
         except MeshError as exc:
             raise AnsibleActionFail(str(exc))
 

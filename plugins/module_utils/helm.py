@@ -318,3 +318,14 @@ def check_local_charts(mesh, releases):
                              version_variable, found))
     if problems:
         raise ValidationError(problems.items)
+
+
+def check_kubeconfig(mesh):
+    """In cluster mode, refuse a mesh_kubeconfig that is not a file before anything runs against the cluster."""
+    path = mesh.settings.get("mesh_kubeconfig")
+    if not mesh.settings.get("mesh_apply") or not path or os.path.isfile(os.path.expanduser(path)):
+        return
+    problems = Problems()
+    problems.add("mesh_kubeconfig", "%s does not exist or is not a file (cluster mode reads the cluster's address "
+                 "and credentials from it; leave it empty for $KUBECONFIG or ~/.kube/config)" % path)
+    raise ValidationError(problems.items)

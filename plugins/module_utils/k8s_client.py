@@ -11,6 +11,7 @@ of an import traceback, and every module handles errors the same way.
 from __future__ import annotations
 
 import json
+import os
 import traceback
 
 try:
@@ -59,7 +60,14 @@ def module_with_auth(options):
     """An AnsibleK8SModule whose arguments are kubernetes.core's connection options plus ``options``."""
     spec = dict(AUTH_ARG_SPEC)
     spec.update(options)
-    return AnsibleK8SModule(argument_spec=spec, supports_check_mode=True)
+    module = AnsibleK8SModule(argument_spec=spec, supports_check_mode=True)
+    kubeconfig = module.params.get("kubeconfig")
+    if isinstance(kubeconfig, str) and kubeconfig and not os.path.isfile(os.path.expanduser(kubeconfig)):
+        # The client would only say "Invalid kube-config file. No configuration found.". The path itself
+        # cannot be shown: kubernetes.core marks the option no_log, so Ansible masks it in any message.
+        module.fail_json(msg="the kubeconfig file given does not exist or is not a file (the module's kubeconfig "
+                             "option; mesh_kubeconfig in the inventory)")
+    return module
 
 
 def reason(exc):

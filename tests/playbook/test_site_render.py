@@ -71,6 +71,20 @@ def test_demo_renders_to_build_demo_under_the_working_directory_and_prints_the_s
         assert line in output, line
     kinds = [doc["kind"] for doc in yaml.safe_load_all((out / "manifests" / "50-network-policies.yaml").read_text())]
     assert kinds == ["CiliumNetworkPolicy"] * 3
+    assert "warning" not in output.lower(), "a demo run prints no warning:\n" + output
+
+
+@pytest.mark.parametrize("result_format", ["json", "yaml"])
+def test_the_summary_prints_one_line_per_line_whatever_the_result_format(tmp_path, result_format):
+    """Outside the clone ansible.cfg's yaml result format does not apply: the summary must not turn into one
+    escaped line."""
+    code, output = run(["-i", inventory_path("demo"), "-e", "mesh_render_dir=%s" % (tmp_path / "out")],
+                       extra_env={"ANSIBLE_CALLBACK_RESULT_FORMAT": result_format})
+    assert code == 0, output[-3000:]
+    for heading in ("Gateways:", "Routes (north-south):", "Traffic splits (GAMMA):", "Allowed flows:"):
+        lines = [line for line in output.splitlines() if heading in line]
+        assert len(lines) == 1, (heading, lines)
+        assert "\\n" not in lines[0] and lines[0].strip(" \"',-").endswith(heading), lines[0]
 
 
 def test_check_mode_writes_nothing_and_diff_shows_the_change(tmp_path):

@@ -375,3 +375,17 @@ def test_a_local_path_without_a_chart_is_refused(tmp_path):
         check_local_charts(rendering.mesh, rendering.releases)
     assert {p.path for p in caught.value.problems} == {"dapr_shared_chart"}
     assert "holds no chart" in str(caught.value)
+
+
+def test_cluster_mode_refuses_a_kubeconfig_that_is_not_there(tmp_path):
+    from ansible_collections.sidecarless.mesh.plugins.module_utils.errors import ValidationError
+    from ansible_collections.sidecarless.mesh.plugins.module_utils.helm import check_kubeconfig
+    missing = str(tmp_path / "kubeconfig")
+    with pytest.raises(ValidationError) as caught:
+        check_kubeconfig(render_inventory("demo", mesh_apply=True, mesh_kubeconfig=missing).mesh)
+    assert [p.path for p in caught.value.problems] == ["mesh_kubeconfig"]
+    assert "%s does not exist" % missing in str(caught.value)
+    # Render mode never reads it; an existing file passes.
+    check_kubeconfig(render_inventory("demo", mesh_apply=False, mesh_kubeconfig=missing).mesh)
+    (tmp_path / "kubeconfig").write_text("apiVersion: v1\n")
+    check_kubeconfig(render_inventory("demo", mesh_apply=True, mesh_kubeconfig=missing).mesh)

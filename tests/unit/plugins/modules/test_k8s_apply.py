@@ -249,3 +249,10 @@ def test_a_manifest_with_a_placeholder_status_is_applied_once(kube):
     result = apply(kube, [crd], prune=False)
     assert result["changed"] is False and result["unchanged"] == ["CustomResourceDefinition widgets.example.com"]
     assert kube.writes()[start:] == []
+
+
+def test_a_missing_kubeconfig_is_named(tmp_path):
+    missing = str(tmp_path / "nowhere" / "kubeconfig")
+    result = run_module(k8s_apply.main, dict(resources=rendered(), instance="unit", kubeconfig=missing))
+    assert result["failed"] is True
+    assert result["msg"].startswith("the kubeconfig file given does not exist"), result["msg"]
