@@ -60,14 +60,21 @@ def module_with_auth(options):
     """An AnsibleK8SModule whose arguments are kubernetes.core's connection options plus ``options``."""
     spec = dict(AUTH_ARG_SPEC)
     spec.update(options)
-    module = AnsibleK8SModule(argument_spec=spec, supports_check_mode=True)
+    return AnsibleK8SModule(argument_spec=spec, supports_check_mode=True)
+
+
+def api_client(module):
+    """kubernetes.core's API client for ``module``, once its own arguments were checked.
+
+    A kubeconfig path that is not a file is refused first: the client would
+    only say "Invalid kube-config file. No configuration found.". The path
+    itself cannot be shown, as kubernetes.core marks the option no_log and
+    Ansible masks it in any message."""
     kubeconfig = module.params.get("kubeconfig")
     if isinstance(kubeconfig, str) and kubeconfig and not os.path.isfile(os.path.expanduser(kubeconfig)):
-        # The client would only say "Invalid kube-config file. No configuration found.". The path itself
-        # cannot be shown: kubernetes.core marks the option no_log, so Ansible masks it in any message.
         module.fail_json(msg="the kubeconfig file given does not exist or is not a file (the module's kubeconfig "
                              "option; mesh_kubeconfig in the inventory)")
-    return module
+    return get_api_client(module=module)
 
 
 def reason(exc):
@@ -84,6 +91,6 @@ def reason(exc):
 
 
 __all__ = [
-    "AUTH_ARG_SPEC", "CoreException", "DynamicApiError", "HAS_K8S_CORE", "NotFoundError", "ResourceNotFoundError",
+    "AUTH_ARG_SPEC", "CoreException", "api_client", "DynamicApiError", "HAS_K8S_CORE", "NotFoundError", "ResourceNotFoundError",
     "TransportError", "get_api_client", "module_with_auth", "reason", "require_k8s_core",
 ]

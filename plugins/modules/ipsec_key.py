@@ -147,7 +147,7 @@ from ansible_collections.sidecarless.mesh.plugins.module_utils.k8s_client import
     DynamicApiError,
     NotFoundError,
     TransportError,
-    get_api_client,
+    api_client,
     module_with_auth,
     reason,
     require_k8s_core,
@@ -267,7 +267,7 @@ def main():
     require_k8s_core()
     module = module_with_auth(OPTIONS)
     try:
-        client = get_api_client(module=module)
+        client = api_client(module)
         result = run(module, client)
     except (CoreException, TransportError) as exc:
         module.fail_json(msg="cannot reach the Kubernetes API: %s" % reason(exc))

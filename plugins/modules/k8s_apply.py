@@ -142,7 +142,7 @@ from ansible_collections.sidecarless.mesh.plugins.module_utils.k8s_client import
     NotFoundError,
     ResourceNotFoundError,
     TransportError,
-    get_api_client,
+    api_client,
     module_with_auth,
     reason,
     require_k8s_core,
@@ -317,7 +317,7 @@ def main():
     if problems:
         module.fail_json(msg="cannot apply: " + "; ".join(problems))
     try:
-        client = get_api_client(module=module)
+        client = api_client(module)
     except (CoreException, TransportError) as exc:
         module.fail_json(msg="cannot reach the Kubernetes API: %s" % reason(exc))
     applier = Applier(module, client)

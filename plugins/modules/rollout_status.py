@@ -117,7 +117,7 @@ from ansible_collections.sidecarless.mesh.plugins.module_utils.k8s_client import
     DynamicApiError,
     NotFoundError,
     TransportError,
-    get_api_client,
+    api_client,
     module_with_auth,
     reason,
     require_k8s_core,
@@ -184,7 +184,7 @@ def main():
     workloads = parse_workloads(module)
     start = time.time()
     try:
-        client = get_api_client(module=module)
+        client = api_client(module)
         while True:
             ready, pending, fatal = poll(client, params["namespace"], workloads, params["pod_selector"])
             waited = round(time.time() - start, 1)
