@@ -22,6 +22,11 @@ pytestmark = pytest.mark.slow
 ROLES = ["render", "gateway_api", "cilium", "dapr", "mesh", "dapr_shared", "verify", "preflight"]
 
 
+def write_localhost_inventory(path):
+    local = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    path.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": local}}}))
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_a_role_used_alone_reports_bad_input_with_its_variable_path(tmp_path, role):
     play = [{"name": "Embed one role", "hosts": "localhost", "gather_facts": False,
@@ -31,9 +36,7 @@ def test_a_role_used_alone_reports_bad_input_with_its_variable_path(tmp_path, ro
                       "mesh_gateways": [{"name": "web", "listeners": [{"name": "http", "port": 80}]}]},
              "roles": ["sidecarless.mesh.%s" % role]}]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
-    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(
-        {"all": {"hosts": {"localhost": {"ansible_connection": "local",
-                                           "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}))
+    write_localhost_inventory(tmp_path / "hosts.yml")
     code, output = run(["-i", str(tmp_path / "hosts.yml")], playbook=str(tmp_path / "play.yml"))
     assert code == 2, output[-3000:]
     assert "sidecarless.mesh.validate : Validate the mesh inventory" in output, output[-3000:]
@@ -58,9 +61,7 @@ def test_a_role_used_alone_with_good_input_runs_past_the_validation(tmp_path, ro
                       "cilium_k8s_service_host": "192.0.2.10"},
              "roles": ["sidecarless.mesh.%s" % role]}]
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
-    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(
-        {"all": {"hosts": {"localhost": {"ansible_connection": "local",
-                                           "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}))
+    write_localhost_inventory(tmp_path / "hosts.yml")
     code, output = run(["-i", str(tmp_path / "hosts.yml")], playbook=str(tmp_path / "play.yml"))
     assert "sidecarless.mesh.validate : Validate the mesh inventory" in output, output[-3000:]
     if role == "render":

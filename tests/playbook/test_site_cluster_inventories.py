@@ -181,8 +181,8 @@ def test_test_inventory_converges_and_a_rerun_writes_nothing(bare_cluster, tmp_p
     assert kube.writes()[start:] == []
 
 
-def test_gateway_api_crds_of_another_release_are_refused_before_anything_is_written(bare_cluster, tmp_path,
-                                                                                   helm_path):
+def test_gateway_api_crds_of_another_release_are_refused_before_anything_is_written(
+        bare_cluster, tmp_path, helm_path):
     """host-network pins Cilium 1.19 (Gateway API v1.4.1); CRDs of v1.6.1 in gateway_api_src are refused."""
     kube = bare_cluster
     start = len(kube.writes())

@@ -175,10 +175,12 @@ def test_leaving_kube_proxy_in_ipvs_mode(kube, tmp_path, helm_path):
     extra = cluster_vars(kube, tmp_path, cilium_migrate_from_kube_proxy=True)
     args = ["-i", inventory_path("demo"), "-i", node_inventory(tmp_path), "-e", extra, "--skip-tags", "preflight"]
 
-    # Without nodes to flush the migration is refused before anything changes.
+    # Without nodes to flush the migration is refused before anything changes (the Gateway API CRDs included).
+    start = len(kube.writes())
     code, output = run(["-i", inventory_path("demo"), "-e", extra], extra_env=env)
     assert code != 0 and "(mesh_node_group) has no hosts" in output, output[-3000:]
     assert kube.get("DaemonSet", "kube-proxy", "kube-system") is not None
+    assert kube.writes()[start:] == [], "refused after writing"
 
     code, output = run(args, extra_env=env)
     assert code == 0, output[-8000:]

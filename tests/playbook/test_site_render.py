@@ -33,6 +33,13 @@ def run(args, cwd=None, extra_env=None, playbook="site.yml"):
     result = subprocess.run([PLAYBOOK, os.path.join(ROOT, playbook)] + args, cwd=cwd or ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=300,
                             check=False)
+    keep = os.environ.get("MESH_TEST_KEEP_OUTPUT")
+    if keep:  # for a closer look at runs that passed (with ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks)
+        os.makedirs(keep, exist_ok=True)
+        name = "%03d-%s.log" % (len(os.listdir(keep)), os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0]
+                                .replace("/", "_").replace("::", "-"))
+        with open(os.path.join(keep, name[:200]), "w", encoding="utf-8") as handle:
+            handle.write(result.stdout)
     return result.returncode, result.stdout
 
 

@@ -232,8 +232,8 @@ def test_a_manifest_with_a_placeholder_status_is_applied_once(kube):
     the server keeps its own, so comparing the file's with the live ones made every rerun a forced apply."""
     crd = {
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com", "creationTimestamp": None, "labels": {"app.kubernetes.io/managed-by": "sidecarless.mesh",
-                                                              "sidecarless.mesh/instance": "unit"}},
+        "metadata": {"name": "widgets.example.com", "creationTimestamp": None,
+                     "labels": {"app.kubernetes.io/managed-by": "sidecarless.mesh", "sidecarless.mesh/instance": "unit"}},
         "spec": {"group": "example.com", "scope": "Namespaced",
                  "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
                  "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
