@@ -61,8 +61,11 @@ class ControlPlaneError(RuntimeError):
 class ControlPlane(object):
     """The processes of one test cluster."""
 
-    def __init__(self, state_dir=None, nodes=3, detach=False, upstream=None, cni=False):
+    def __init__(self, state_dir=None, nodes=3, detach=False, upstream=None, cni=False, owner=None):
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="mesh-controlplane-")
+        #: Process whose end stops the cluster (controlplane/watchdog.py); None for a cluster that outlives its
+        #: starter (make cluster-up).
+        self.owner = owner
         self.nodes = nodes
         self.detach = detach
         self.upstream = upstream
@@ -115,6 +118,9 @@ class ControlPlane(object):
         with open(audit_policy, "w", encoding="utf-8") as handle:
             json.dump({"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
                        "rules": [{"level": "Metadata", "users": ["mesh-test-admin"]}, {"level": "None"}]}, handle)
+        if self.owner:
+            self._spawn("watchdog", [sys.executable, "-m", "controlplane.watchdog", "--owner", str(self.owner),
+                                     "--state-dir", self.state_dir], env={"PYTHONPATH": os.path.dirname(HERE)})
         try:
             self._spawn("etcd", [
                 os.path.join(bindir, "etcd"), "--data-dir", os.path.join(self.state_dir, "etcd"),
@@ -315,7 +321,7 @@ class ControlPlane(object):
 
     def stop(self, keep_state=False):
         """End every process at once (SIGKILL: the state is thrown away, nothing needs a clean shutdown)."""
-        for name in ("simulator", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"):
+        for name in ("simulator", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd", "watchdog"):
             self.stop_process(name, sig=signal.SIGKILL if not keep_state else signal.SIGTERM)
         if not keep_state:
             shutil.rmtree(self.state_dir, ignore_errors=True)
