@@ -100,6 +100,13 @@ def _home_files():
     return found
 
 
+def pytest_configure(config):
+    """The suite's markers, registered here too: ansible-test units runs pytest with its own ini file."""
+    for line in ("slow: runs an external tool (ansible-playbook, ansible-lint, ansible-test); part of the full suite",
+                 "cluster: runs against the real test control plane (tests/controlplane); part of the full suite"):
+        config.addinivalue_line("markers", line)
+
+
 def pytest_sessionstart(session):
     del session
     _HOME_BEFORE.update(_home_files())

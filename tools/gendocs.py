@@ -9,6 +9,7 @@ document them so they cannot drift:
 * roles/<role>/meta/argument_specs.yml every variable as an Ansible argument spec
                                        (description, type, choices, default)
 * docs/variables.md                    the reference for users
+* docs/docsite/rst/guide_variables.rst the same for the docsite (antsibull-docs)
 
 Usage: tools/gendocs.py [--check]   (--check fails if a file is out of date)
 """
@@ -188,8 +189,66 @@ def variables_md():
     return "\n".join(lines)
 
 
+_RST_SPECIAL = str.maketrans({char: "\\" + char for char in "\\*`|_"})
+
+
+def _rst_text(text):
+    return str(text).translate(_RST_SPECIAL)
+
+
+def _rst_default(field):
+    text = _md_default(field)
+    return text.replace("\\|", "|").replace("`", "``") if text.startswith("`") else text
+
+
+def _rst_rows(prefix, field, rows):
+    choices = " One of: %s." % ", ".join("``%s``" % c for c in field.choices) if field.choices else ""
+    rows.extend(["   * - ``%s``" % prefix, "     - %s" % field.type, "     - %s" % _rst_default(field),
+                 "     - %s%s" % (_rst_text(field.description), choices)])
+    options = None
+    if field.type == "dict" and field.options:
+        options, base = field.options, prefix
+    elif field.type == "list" and field.elements is not None and field.elements.type == "dict":
+        options, base = field.elements.options, prefix + "[]"
+    for name, option in (options or {}).items():
+        _rst_rows("%s.%s" % (base, name), option, rows)
+
+
+def variables_rst():
+    """The same reference for the docsite (docs/docsite/extra-docs.yml)."""
+    title = "Inventory variables"
+    lines = [
+        ".. _ansible_collections.sidecarless.mesh.docsite.guide_variables:",
+        "",
+        ".. %s" % GENERATED,
+        "",
+        title,
+        "=" * len(title),
+        "",
+        "Every variable the collection reads, with its type and default. They are validated together before",
+        "anything is rendered or changed; an error names the variable path (``mesh_apps[1].versions[0].weight``) and",
+        "what is allowed. Variables with the ``cilium_``, ``dapr_`` or ``mesh_`` prefix that are not listed here are",
+        "reported as unknown (typos), unless listed in ``mesh_ignore_vars``.",
+        "",
+        "Nested keys are shown with dots; ``[]`` marks the items of a list. Dict variables are merged key by key",
+        "with their defaults, so setting ``cilium_hubble: {ui: false}`` keeps the other Hubble defaults.",
+        "",
+    ]
+    for heading, variables in ROLES["render"][2]:
+        lines.extend([heading, "-" * len(heading), "", ".. list-table::", "   :header-rows: 1",
+                      "   :widths: 30 8 17 45", "", "   * - Variable", "     - Type", "     - Default",
+                      "     - Description"])
+        rows = []
+        for name, field in variables.items():
+            _rst_rows(name, field, rows)
+        lines.extend(rows)
+        lines.append("")
+    return "\n".join(lines)
+
+
 def outputs():
-    files = {os.path.join("docs", "variables.md"): variables_md()}
+    files = {os.path.join("docs", "variables.md"): variables_md(),
+             os.path.join("docs", "docsite", "rst", "guide_variables.rst"): variables_rst()}
     for role in ROLES:
         files[os.path.join("roles", role, "meta", "argument_specs.yml")] = argument_specs_file(role)
     return files

@@ -126,20 +126,52 @@ def _install_pip_bootstrap_shim(home):
                 os.path.join(cache, "get_pip_%s.py" % version.replace(".", "_")))
 
 
-def test_ansible_test_sanity(collection_tree, tmp_path):
-    home = tmp_path / "home"
-    _install_pip_bootstrap_shim(home)
-    # ansible-test resolves the kubernetes.core doc fragment and module_utils from collections beside ours.
+def _kubernetes_core_beside(collection_tree):
+    """ansible-test resolves kubernetes.core (doc fragment, module_utils) from collections beside ours."""
     import ansible_collections.kubernetes.core as k8s_core  # pylint: disable=import-outside-toplevel
     dependency = collection_tree.parent.parent / "kubernetes" / "core"
     if not dependency.exists():
         dependency.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(list(k8s_core.__path__)[0], str(dependency))
+
+
+def test_ansible_test_sanity(collection_tree, tmp_path):
+    home = tmp_path / "home"
+    _install_pip_bootstrap_shim(home)
+    _kubernetes_core_beside(collection_tree)
     python = "%d.%d" % sys.version_info[:2]
     code, output = run([os.path.join(BIN, "ansible-test"), "sanity", "--python", python, "--color", "no"],
                        cwd=str(collection_tree), timeout=2400, env={"HOME": str(home)})
     errors = [line for line in output.splitlines() if line.startswith(("ERROR", "FATAL"))]
     assert code == 0, "\n".join(errors) or output[-6000:]
+
+
+def test_ansible_test_units(collection_tree, tmp_path):
+    """tests/unit as collections run them: ``ansible-test units --venv --requirements`` (tests/unit/requirements.txt).
+
+    ansible-test passes only HOME and PATH to the tests, so what they find
+    beside a checkout is laid out around the copy: ../shared next to it (the
+    upstream schemas and charts), and under the temporary HOME a link to the
+    test control plane's binary cache (built once, as for the rest of the
+    suite). make test runs tests/unit only through this test."""
+    from controlplane import binaries  # pylint: disable=import-outside-toplevel
+    home = tmp_path / "home"
+    _install_pip_bootstrap_shim(home)
+    _kubernetes_core_beside(collection_tree)
+    shared = os.path.abspath(os.path.join(ROOT, "..", "shared"))
+    if os.path.isdir(shared) and not (collection_tree.parent / "shared").exists():
+        os.symlink(shared, str(collection_tree.parent / "shared"))
+    (home / ".cache").mkdir(parents=True, exist_ok=True)
+    os.symlink(binaries.cache_root(), str(home / ".cache" / "sidecarless-mesh"))
+    python = "%d.%d" % sys.version_info[:2]
+    code, output = run([os.path.join(BIN, "ansible-test"), "units", "--venv", "--requirements", "--python", python,
+                        "--num-workers", "2", "--color", "no"],
+                       cwd=str(collection_tree), timeout=3000, env={"HOME": str(home)})
+    assert code == 0, output[-8000:]
+    summaries = re.findall(r"^=+ (.*(?:passed|failed).*) in [0-9.]+s", output, re.MULTILINE)
+    assert summaries and not any("failed" in line or "error" in line for line in summaries), output[-8000:]
+    assert "NOT checked" not in output and "NOT tested" not in output, \
+        "a test skipped for want of what a checkout has beside it:\n" + output[-8000:]
 
 
 def test_collection_builds_installs_and_runs_as_sidecarless_mesh_site(collection_tree, tmp_path):
@@ -162,6 +194,10 @@ def test_collection_builds_installs_and_runs_as_sidecarless_mesh_site(collection
                        cwd=str(tmp_path), env={"ANSIBLE_CONFIG": "", "ANSIBLE_COLLECTIONS_PATH": str(installed)})
     assert code == 0, output[-4000:]
     assert (dest / "helm" / "releases.yaml").is_file()
+    # Outside the clone (no ansible.cfg, so JSON results): the summary still prints line by line, and no warning.
+    assert [line for line in output.splitlines() if line.strip(' "\',').endswith("Traffic splits (GAMMA):")], \
+        output[-4000:]
+    assert "warning" not in output.lower(), output[-4000:]
 
 
 def test_molecule_render_scenario():
