@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: http_probe
 short_description: Send many requests through a gateway and check how they were served
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sends O(count) GET requests to O(url) and counts status codes, the version each answer names (first group of
     O(version_regex) in the body) and how many answers contain each of O(expect_in_body).

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: ipsec_key
 short_description: Create or rotate the Cilium IPsec key Secret
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes sure the Secret Cilium reads its IPsec key from exists. A new key is written in the per-tunnel form
     '<id>+ rfc4106(gcm(aes)) <40 hex chars> <icv bits>', with 20 bytes of key material from the operating system's

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: k8s_apply
 short_description: Apply a set of Kubernetes objects in one call and prune the owned ones that left it
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Applies every object of O(resources) with server-side apply under one field manager, so a second run with the
     same objects changes nothing and other managers' fields are left alone.
@@ -71,7 +71,6 @@ options:
     type: list
     elements: str
     default: []
-    version_added: 0.2.0
   force_conflicts:
     description:
       - Take over fields another manager set (server-side apply C(force)). The objects are the collection's own, so

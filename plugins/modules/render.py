@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: render
 short_description: Validate the mesh inventory and render every manifest and Helm values file
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Gathers every C(cilium_*), C(dapr_*) and C(mesh_*) variable of the host, validates them in one pass
     and renders the whole mesh with the collection's core, C(plugins/module_utils).

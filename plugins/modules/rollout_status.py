@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 module: rollout_status
 short_description: Wait until DaemonSets, Deployments and StatefulSets are rolled out, or say why not
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Polls the listed workloads until each is rolled out as C(kubectl rollout status) judges it, the workload part of
     what C(cilium status --wait) checks for Cilium (agent and Envoy DaemonSets, operator, Hubble relay and UI) and
@@ -69,7 +69,6 @@ options:
         workloads (the roles pass what the rendered mesh knows, for example which Service a daprd waits for).
     type: str
     default: ""
-    version_added: 0.2.0
 attributes:
   check_mode:
     support: full

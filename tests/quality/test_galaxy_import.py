@@ -27,7 +27,7 @@ from test_quality_gates import FILTERS, MODULES, run
 pytestmark = pytest.mark.slow
 IMPORTER = os.path.join(ROOT, ".venv-importer", "bin")
 #: What a user's tarball holds at its top level (galaxy.yml build_ignore keeps the rest out).
-TOP_LEVEL = {"FILES.json", "LICENSE", "MANIFEST.json", "README.md", "changelogs", "docs", "inventories", "meta",
+TOP_LEVEL = {"CHANGELOG.rst", "FILES.json", "LICENSE", "MANIFEST.json", "README.md", "changelogs", "docs", "inventories", "meta",
              "playbooks", "plugins", "roles"}
 #: Kept out of the tarball wherever they are (caches, test data, development tooling).
 NEVER = (r"(^|/)\.hypothesis(/|$)", r"(^|/)__pycache__(/|$)", r"\.pyc$", r"^changelogs/\.plugin-cache\.yaml$",

@@ -53,6 +53,23 @@ def test_ansible_lint_production_profile():
     assert "Profile 'production' was required, and it passed" in output
 
 
+def test_changelog_rst_is_generated_from_changelog_yaml(tmp_path):
+    """CHANGELOG.rst is what antsibull-changelog makes of changelogs/changelog.yaml (release notes cannot drift)."""
+    for name in ("galaxy.yml", "CHANGELOG.rst", os.path.join("changelogs", "config.yaml"),
+                 os.path.join("changelogs", "changelog.yaml")):
+        os.makedirs(os.path.dirname(str(tmp_path / name)), exist_ok=True)
+        shutil.copy(os.path.join(ROOT, name), str(tmp_path / name))
+    code, output = run([os.path.join(BIN, "antsibull-changelog"), "generate"], cwd=str(tmp_path),
+                       env={"ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".collections"),
+                            "PATH": BIN + os.pathsep + os.environ["PATH"]})
+    assert code == 0, output
+    with open(os.path.join(ROOT, "CHANGELOG.rst"), encoding="utf-8") as handle:
+        assert (tmp_path / "CHANGELOG.rst").read_text(encoding="utf-8") == handle.read()
+    with open(os.path.join(ROOT, "galaxy.yml"), encoding="utf-8") as handle:
+        version = yaml.safe_load(handle)["version"]
+    assert "\nv%s\n" % version in (tmp_path / "CHANGELOG.rst").read_text(encoding="utf-8")
+
+
 def test_changelog_fragments_lint():
     code, output = run([os.path.join(BIN, "antsibull-changelog"), "lint"])
     assert code == 0 and not output.strip(), output

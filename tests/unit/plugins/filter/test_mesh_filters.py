@@ -4,10 +4,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sidecarless.mesh.plugins.filter.mesh import FilterModule
+from conftest import ROOT
 from helpers import variables
 
 FILTERS = FilterModule().filters()
@@ -43,7 +47,8 @@ def test_helm_release_problems_reads_one_result_or_a_loop_of_them():
 
 def test_collection_version_reads_installed_collections():
     assert FILTERS["collection_version"]("kubernetes.core") == "6.2.0"
-    assert FILTERS["collection_version"]("sidecarless.mesh") == "0.1.0"
+    with open(os.path.join(ROOT, "galaxy.yml"), encoding="utf-8") as handle:
+        assert FILTERS["collection_version"]("sidecarless.mesh") == yaml.safe_load(handle)["version"]
     assert FILTERS["collection_version"]("nobody.nothing") is None
     with pytest.raises(AnsibleFilterError):
         FILTERS["collection_version"]("kubernetes")
