@@ -2,7 +2,7 @@
 # Copyright: sidecarless.mesh contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters over the mesh core: render_mesh, validate_mesh, dapr_invoke_path, collection_version,
-cilium_upgrade_plan, cilium_unmanaged_pods, helm_release_problems.
+cilium_upgrade_plan, cilium_unmanaged_pods, helm_release_problems, helm_stored_releases.
 
 Each is documented in the <name>.yml file beside this one.
 """
@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 from ansible_collections.sidecarless.mesh.plugins.module_utils.errors import MeshError
 from ansible_collections.sidecarless.mesh.plugins.module_utils.gateway import rewrite_rules
+from ansible_collections.sidecarless.mesh.plugins.module_utils.helmstore import StoredReleaseError, stored_releases
 from ansible_collections.sidecarless.mesh.plugins.module_utils.model import (
     build_mesh,
     collect_variables,
@@ -134,6 +135,23 @@ def helm_release_problems(infos, releases):
     return [problem for problem in problems if problem]
 
 
+def helm_stored_releases(secrets, releases):
+    """helm_info's result for each rendered release, read from Helm's release Secrets (one list for all)."""
+    if isinstance(secrets, Mapping) and "resources" in secrets:
+        secrets = secrets["resources"]
+    if isinstance(releases, Mapping):
+        releases = [releases]
+    if not isinstance(secrets, list) or not isinstance(releases, list) \
+            or not all(isinstance(item, Mapping) for item in list(secrets) + list(releases)):
+        raise AnsibleFilterError("helm_stored_releases expects the Secrets k8s_info listed (or its result) and the "
+                                 "rendered releases, got %s and %s" % (type(secrets).__name__,
+                                                                        type(releases).__name__))
+    try:
+        return stored_releases(plain(secrets), plain(releases))
+    except StoredReleaseError as exc:
+        raise AnsibleFilterError("helm_stored_releases: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -144,4 +162,5 @@ class FilterModule(object):
             "cilium_upgrade_plan": cilium_upgrade_plan,
             "cilium_unmanaged_pods": cilium_unmanaged_pods,
             "helm_release_problems": helm_release_problems,
+            "helm_stored_releases": helm_stored_releases,
         }

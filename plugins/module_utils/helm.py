@@ -23,7 +23,7 @@ from .k8s import deep_merge
 
 class Release(object):
     def __init__(self, name, namespace, chart, version, repository, values, purpose, workloads=(), hint=""):
-        self.workloads = list(workloads)  # "Kind/name" of what the release runs, for the rollout wait
+        self.workloads = list(workloads)  # "namespace/Kind/name" of what the release runs, for the rollout wait
         self.hint = hint  # what a rollout that does not finish usually means
         self.name = name
         self.namespace = namespace
@@ -262,7 +262,8 @@ def render_releases(mesh):
                     "deploy the app's pods (labels of its versions) and make them Ready"))
         releases.append(Release(instance.release, instance.namespace, s["dapr_shared_chart"],
                                 s["dapr_shared_chart_version"], "", values, purpose,
-                                workloads=[dapr_shared_workload(instance.release, values)], hint=hint))
+                                workloads=["%s/%s" % (instance.namespace, dapr_shared_workload(instance.release, values))],
+                                hint=hint))
     problems.raise_if_any()
     return releases
 

@@ -31,7 +31,7 @@ description:
     C(OnDelete) fails at once while any of its pods runs an old template or revision, since the controller only
     replaces a pod that someone deletes; without such pods it is judged like a rolling one, so pods still being
     created are waited for and a workload whose pods are all updated and ready (available for a DaemonSet) passes.
-  - Stops early when a pod in O(namespace) matching O(pod_selector) has failed or waits in C(CrashLoopBackOff) or an
+  - Stops early when a pod in a namespace of the workloads matching O(pod_selector) has failed or waits in C(CrashLoopBackOff) or an
     image pull error, and fails with that reason instead of running into the timeout.
   - After O(timeout) seconds it fails naming every workload that is not rolled out, each with its reason.
   - Never changes anything.
@@ -43,11 +43,16 @@ extends_documentation_fragment:
   - sidecarless.mesh.k8s_connection
 options:
   namespace:
-    description: Namespace of the workloads.
+    description:
+      - Namespace of the workloads given as C(Kind/name).
+      - Needed unless every workload names its namespace.
     type: str
-    required: true
   workloads:
-    description: Workloads to wait for, each C(Kind/name) with Kind one of DaemonSet, Deployment, StatefulSet.
+    description:
+      - Workloads to wait for, each C(Kind/name) (in O(namespace)) or C(namespace/Kind/name), with Kind one of
+        DaemonSet, Deployment, StatefulSet.
+      - One call can wait for workloads in many namespaces. Each look at the cluster reads a workload with one
+        request, or the workloads of one kind and namespace with one list when there are several of them.
     type: list
     elements: str
     required: true
@@ -89,6 +94,11 @@ EXAMPLES = r"""
     workloads: [DaemonSet/cilium, DaemonSet/cilium-envoy, Deployment/cilium-operator, Deployment/hubble-relay]
     pod_selector: app.kubernetes.io/part-of=cilium
     timeout: 600
+
+- name: Wait for daprd instances in several namespaces in one call
+  sidecarless.mesh.rollout_status:
+    workloads: [shop/Deployment/cart-shared-dapr-shared-chart, edge/DaemonSet/ingress-shared-dapr-shared-chart]
+    pod_selector: app.kubernetes.io/name=dapr-shared-chart
 """
 
 RETURN = r"""
@@ -125,7 +135,7 @@ from ansible_collections.sidecarless.mesh.plugins.module_utils.k8s_client import
 API_VERSIONS = {"DaemonSet": "apps/v1", "Deployment": "apps/v1", "StatefulSet": "apps/v1"}
 
 OPTIONS = dict(
-    namespace=dict(type="str", required=True),
+    namespace=dict(type="str"),
     workloads=dict(type="list", elements="str", required=True),
     pod_selector=dict(type="str", default=""),
     timeout=dict(type="int", default=600),
@@ -135,31 +145,57 @@ OPTIONS = dict(
 
 
 def parse_workloads(module):
+    """[(namespace, kind, name, key)]: ``key`` is how results and messages name the workload."""
     result = []
     for text in module.params["workloads"]:
-        kind, name = text.partition("/")[::2]
-        if kind not in API_VERSIONS or not name:
-            module.fail_json(msg="workloads: %r must be Kind/name with Kind one of %s" % (
+        parts = text.split("/")
+        if len(parts) == 2:
+            namespace, (kind, name), key = module.params["namespace"], parts, text
+        elif len(parts) == 3:
+            (namespace, kind, name), key = parts, text
+        else:
+            namespace = kind = name = key = None
+        if kind not in API_VERSIONS or not name or (len(parts) == 3 and not namespace):
+            module.fail_json(msg="workloads: %r must be Kind/name or namespace/Kind/name with Kind one of %s" % (
                 text, ", ".join(sorted(API_VERSIONS))))
-        result.append((kind, name))
+        if not namespace:
+            module.fail_json(msg="workloads: %r names no namespace, and the namespace option is not set" % text)
+        result.append((namespace, kind, name, key))
     return result
 
 
-def poll(client, namespace, workloads, pod_selector):
+def _read(client, workloads):
+    """{(namespace, kind, name): object or None}: one GET per workload alone in its kind and namespace, one list
+    for several (100 Dapr Shared instances in 25 namespaces take 25 requests a look, not 100)."""
+    groups = {}
+    for namespace, kind, name, _key in workloads:
+        groups.setdefault((namespace, kind), []).append(name)
+    found = {}
+    for (namespace, kind), names in groups.items():
+        resource = client.resource(kind, API_VERSIONS[kind])
+        if len(names) == 1:
+            try:
+                found[(namespace, kind, names[0])] = resource.get(name=names[0], namespace=namespace).to_dict()
+            except NotFoundError:
+                found[(namespace, kind, names[0])] = None
+            continue
+        items = resource.get(namespace=namespace).to_dict().get("items") or []
+        by_name = dict((item["metadata"]["name"], item) for item in items)
+        for name in names:
+            found[(namespace, kind, name)] = by_name.get(name)
+    return found
+
+
+def poll(client, workloads, pod_selector):
     """(ready, pending, fatal) for one look at the cluster.
 
     ``fatal`` lists the reasons waiting will not help: workloads that cannot roll out by themselves, each named,
     then the first pod that will not recover.
     """
     ready, pending, fatal = [], {}, []
-    for kind, name in workloads:
-        resource = client.resource(kind, API_VERSIONS[kind])
-        try:
-            obj = resource.get(name=name, namespace=namespace).to_dict()
-        except NotFoundError:
-            obj = None
-        problem = readiness.workload_problem(obj)
-        key = "%s/%s" % (kind, name)
+    found = _read(client, workloads)
+    for namespace, kind, name, key in workloads:
+        problem = readiness.workload_problem(found[(namespace, kind, name)])
         if problem:
             pending[key] = str(problem)
             if problem.fatal:
@@ -167,8 +203,12 @@ def poll(client, namespace, workloads, pod_selector):
         else:
             ready.append(key)
     if pending and pod_selector:
-        pods = client.resource("Pod", "v1").get(namespace=namespace, label_selector=pod_selector).to_dict()
+        namespaces = sorted(set(w[0] for w in workloads))
+        pods = client.resource("Pod", "v1").get(namespace=namespaces[0] if len(namespaces) == 1 else None,
+                                                label_selector=pod_selector).to_dict()
         for pod in pods.get("items") or []:
+            if pod["metadata"].get("namespace") not in namespaces:
+                continue
             trouble = readiness.pod_problem(pod)
             if trouble:
                 fatal.append(trouble)
@@ -181,22 +221,23 @@ def main():
     module = module_with_auth(OPTIONS)
     params = module.params
     workloads = parse_workloads(module)
+    namespaces = sorted(set(w[0] for w in workloads))
+    where = namespaces[0] if len(namespaces) == 1 else "namespaces " + ", ".join(namespaces)
     start = time.time()
     try:
         client = api_client(module)
         while True:
-            ready, pending, fatal = poll(client, params["namespace"], workloads, params["pod_selector"])
+            ready, pending, fatal = poll(client, workloads, params["pod_selector"])
             waited = round(time.time() - start, 1)
             result = dict(changed=False, ready=ready, pending=pending, waited=waited)
             if not pending or module.check_mode:
                 module.exit_json(**result)
             hint = (" (%s)" % params["hint"]) if params["hint"] else ""
             if fatal:
-                module.fail_json(msg="not ready in %s: %s%s" % (params["namespace"], "; ".join(fatal), hint),
-                                 **result)
+                module.fail_json(msg="not ready in %s: %s%s" % (where, "; ".join(fatal), hint), **result)
             if waited >= params["timeout"]:
                 module.fail_json(msg="not ready after %d s in %s: %s%s" % (
-                    params["timeout"], params["namespace"],
+                    params["timeout"], where,
                     "; ".join("%s: %s" % item for item in sorted(pending.items())), hint), **result)
             time.sleep(max(0.1, min(params["interval"], params["timeout"] - waited)))
     except (CoreException, TransportError) as exc:

@@ -21,7 +21,7 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 BIN = os.path.join(sys.prefix, "bin")
-FILTERS = ("cilium_unmanaged_pods", "cilium_upgrade_plan", "collection_version", "dapr_invoke_path",
+FILTERS = ("cilium_unmanaged_pods", "cilium_upgrade_plan", "collection_version", "dapr_invoke_path", "helm_stored_releases",
            "helm_release_problems", "render_mesh", "validate_mesh")
 MODULES = ("http_probe", "ipsec_key", "k8s_apply", "render", "rollout_status")
 ROLES = ("cilium", "dapr", "dapr_shared", "gateway_api", "mesh", "preflight", "render", "validate", "verify")

@@ -40,9 +40,18 @@ def live_versions(kube, objects):
 
 def test_first_run_creates_everything_and_the_second_writes_nothing(kube):
     objects = rendered()
+    before = len(kube.requests())
     result = apply(kube, objects)
     assert result["changed"] is True, result
     assert len(result["created"]) == len(objects) and not result["updated"] and not result["pruned"]
+    first = kube.requests()[before:]
+    groups = {}
+    for obj in objects:
+        key = (obj["apiVersion"], obj["kind"], obj["metadata"].get("namespace"))
+        groups[key] = groups.get(key, 0) + 1
+    object_gets = [r for r in first if r[0] == "get" and r[1]]  # discovery requests name no resource
+    assert len(object_gets) <= sum(1 for count in groups.values() if count == 1), \
+        "one GET per object that goes alone into its kind and namespace, one list for several: %s" % object_gets
     route = kube.get("HTTPRoute", "shop-web", "default")
     assert route["spec"]["rules"][0]["backendRefs"][0]["name"] == "ingress-dapr"
     versions = live_versions(kube, objects)

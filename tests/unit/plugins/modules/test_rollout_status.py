@@ -55,6 +55,32 @@ def test_waits_until_the_rollout_finishes_and_then_passes(kube):
 
 
 @pytest.mark.cluster
+def test_workloads_in_several_namespaces_are_read_with_one_list_per_kind_and_namespace(kube):
+    names = {"team-a": ["app0", "app1", "app2"], "team-b": ["app3"]}
+    for namespace, apps in names.items():
+        kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        for app in apps:
+            obj = deployment(app, replicas=1)
+            obj["metadata"]["namespace"] = namespace
+            kube.put(obj)
+    workloads = ["%s/Deployment/%s" % (ns, app) for ns, apps in sorted(names.items()) for app in apps]
+    kube.wait(lambda: all(((kube.get("Deployment", w.split("/")[2], w.split("/")[0]) or {}).get("status") or {})
+                          .get("availableReplicas") for w in workloads), 60, "the deployments to be available")
+    start = len(kube.requests())
+    result = run(kube, namespace=None, workloads=workloads, timeout=30)
+    assert result.get("failed") is not True, result
+    assert result["ready"] == workloads and result["pending"] == {}
+    reads = [r for r in kube.requests()[start:] if r[1] == "deployments"]
+    assert sorted(r[0] for r in reads) == ["get", "list"], \
+        "one list for team-a's three, one get for team-b's one: %s" % reads
+
+    result = run(kube, namespace=None, workloads=workloads + ["team-b/Deployment/missing"], timeout=2)
+    assert result["failed"] is True
+    assert "not ready after 2 s in namespaces team-a, team-b: team-b/Deployment/missing: does not exist" \
+        in result["msg"], result["msg"]
+
+
+@pytest.mark.cluster
 def test_timeout_names_what_is_pending(bare_cluster):
     bare_cluster.put(deployment("cilium-operator", replicas=1))  # nodes without a CNI: its pod cannot start
     result = run(bare_cluster, timeout=3)
@@ -123,7 +149,9 @@ def test_only_lasting_pod_trouble_ends_the_wait_early(pod, fatal):
 def test_bad_workload_spec_is_refused(tmp_path):
     result = run_module(rollout_status.main, dict(kubeconfig=str(tmp_path / "none"), namespace=NS,
                                                   workloads=["Pod/cilium"]))
-    assert result["failed"] and "must be Kind/name" in result["msg"]
+    assert result["failed"] and "must be Kind/name or namespace/Kind/name" in result["msg"]
+    result = run_module(rollout_status.main, dict(kubeconfig=str(tmp_path / "none"), workloads=["Deployment/a"]))
+    assert result["failed"] and "names no namespace, and the namespace option is not set" in result["msg"]
 
 
 def _deployment_status(replicas, ready):
