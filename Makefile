@@ -16,6 +16,9 @@ CLUSTER_TESTS := tests/playbook/test_site_cluster.py tests/playbook/test_site_cl
 	tests/playbook/test_site_cluster_inventories.py tests/unit/plugins/modules
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# pip's download cache stays in the checkout too (make test writes nothing into your home but the
+# control plane's tool cache, see README "Testing").
+export PIP_CACHE_DIR ?= $(CURDIR)/.cache/pip
 
 .PHONY: demo test test-lane2 setup setup-test setup-lane2 setup-importer link docs bench bench-cluster clean cluster-up cluster-down cluster-tools
 
