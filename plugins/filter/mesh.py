@@ -144,8 +144,8 @@ def helm_stored_releases(secrets, releases):
     if not isinstance(secrets, list) or not isinstance(releases, list) \
             or not all(isinstance(item, Mapping) for item in list(secrets) + list(releases)):
         raise AnsibleFilterError("helm_stored_releases expects the Secrets k8s_info listed (or its result) and the "
-                                 "rendered releases, got %s and %s" % (type(secrets).__name__,
-                                                                        type(releases).__name__))
+                                 "rendered releases, got %s and %s"
+                                 % (type(secrets).__name__, type(releases).__name__))
     try:
         return stored_releases(plain(secrets), plain(releases))
     except StoredReleaseError as exc:

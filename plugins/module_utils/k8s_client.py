@@ -51,8 +51,11 @@ def require_k8s_core():
     """Fail like a module does when kubernetes.core is missing (never returns then)."""
     if HAS_K8S_CORE:
         return
-    from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-    module = AnsibleModule(argument_spec={}, supports_check_mode=True, bypass_checks=True)
+    from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
+    # Whatever the task passed is accepted (and masked, as it may hold credentials), so that the
+    # missing collection is what the user reads, not "Unsupported parameters".
+    spec = dict((name, {"type": "raw", "no_log": True}) for name in _load_params() if not name.startswith("_ansible_"))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     module.fail_json(msg=missing_required_lib("the kubernetes.core collection"), exception=K8S_CORE_ERROR)
 
 

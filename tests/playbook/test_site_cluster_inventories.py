@@ -58,11 +58,11 @@ def deploy_workloads(kube, objects):
         if obj["kind"] == "Service" and obj["spec"].get("selector"):
             port = obj["spec"]["ports"][0].get("targetPort", obj["spec"]["ports"][0]["port"])
             selectors.append((obj["metadata"]["namespace"], obj["spec"]["selector"], port))
-    for namespace in sorted({namespace for namespace, _, _ in selectors}):
+    for namespace in sorted({entry[0] for entry in selectors}):
         kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     for index, (namespace, selector, port) in enumerate(selectors):
         refined = any(other_ns == namespace and other != selector and set(selector.items()) <= set(other.items())
-                      for other_ns, other, _ in selectors)
+                      for other_ns, other, _port in selectors)
         if refined:
             continue
         kube.put({"apiVersion": "apps/v1", "kind": "Deployment",

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 
 import pytest
@@ -19,7 +21,7 @@ FILTERS = FilterModule().filters()
 
 def test_all_filters_are_exported():
     assert sorted(FILTERS) == ["cilium_unmanaged_pods", "cilium_upgrade_plan", "collection_version", "dapr_invoke_path",
-                               "helm_release_problems", "render_mesh", "validate_mesh"]
+                               "helm_release_problems", "helm_stored_releases", "render_mesh", "validate_mesh"]
 
 
 def test_the_upgrade_filters_refuse_the_wrong_types_and_read_helm_info():
@@ -92,3 +94,25 @@ def test_dapr_invoke_path():
         ("PathPrefix", "/shop", "/v1.0/invoke/cart.shop/method")]
     with pytest.raises(AnsibleFilterError, match="must start with '/'"):
         FILTERS["dapr_invoke_path"]("shop", "cart")
+
+
+def _release_secret(name, namespace, values, release_text=None):
+    release = json.dumps({"name": name, "namespace": namespace, "version": 1, "info": {"status": "deployed"},
+                          "chart": {"metadata": {"name": "dapr-shared-chart", "version": "1.16.0"}},
+                          "config": values}).encode()
+    helm = release_text if release_text is not None else base64.b64encode(release)
+    return {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+            "metadata": {"name": "sh.helm.release.v1.%s.v1" % name, "namespace": namespace,
+                         "labels": {"owner": "helm", "name": name, "version": "1"}},
+            "data": {"release": base64.b64encode(helm).decode()}}
+
+
+def test_helm_stored_releases_takes_a_k8s_info_result_and_refuses_what_it_cannot_read():
+    wanted = {"name": "ingress-shared", "namespace": "edge"}
+    result = {"resources": [_release_secret("ingress-shared", "edge", {"a": 1})]}
+    assert FILTERS["helm_stored_releases"](result, wanted)[0]["status"]["values"] == {"a": 1}
+    with pytest.raises(AnsibleFilterError, match="expects the Secrets"):
+        FILTERS["helm_stored_releases"]("text", [wanted])
+    broken = _release_secret("ingress-shared", "edge", {}, release_text=b"not base64 at all!")
+    with pytest.raises(AnsibleFilterError, match="does not hold a Helm release"):
+        FILTERS["helm_stored_releases"]([broken], [wanted])

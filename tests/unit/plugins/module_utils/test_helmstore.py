@@ -9,12 +9,8 @@ import gzip
 import json
 
 import pytest
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sidecarless.mesh.plugins.filter.mesh import FilterModule
-from ansible_collections.sidecarless.mesh.plugins.module_utils.helmstore import stored_releases
-
-FILTER = FilterModule().filters()["helm_stored_releases"]
+from ansible_collections.sidecarless.mesh.plugins.module_utils.helmstore import StoredReleaseError, stored_releases
 
 
 def secret(name, namespace, revision, status, values, chart_version="1.16.0", compress=True):
@@ -52,12 +48,8 @@ def test_secrets_that_are_not_helm_releases_are_ignored():
     assert stored_releases([other], RELEASES[:1]) == [{"status": {}}]
 
 
-def test_the_filter_takes_a_k8s_info_result_and_refuses_what_it_cannot_read():
-    result = {"resources": [secret("ingress-shared", "edge", 1, "deployed", {"a": 1})]}
-    assert FILTER(result, RELEASES[1])[0]["status"]["values"] == {"a": 1}
-    with pytest.raises(AnsibleFilterError, match="expects the Secrets"):
-        FILTER("text", RELEASES)
+def test_a_secret_that_does_not_decode_is_an_error_naming_it():
     broken = secret("ingress-shared", "edge", 1, "deployed", {})
     broken["data"]["release"] = base64.b64encode(b"not base64 at all!").decode()
-    with pytest.raises(AnsibleFilterError, match="does not hold a Helm release"):
-        FILTER([broken], RELEASES[1:2])
+    with pytest.raises(StoredReleaseError, match="does not hold a Helm release"):
+        stored_releases([broken], RELEASES[1:2])

@@ -265,3 +265,13 @@ def test_a_missing_kubeconfig_is_named(tmp_path):
     result = run_module(k8s_apply.main, dict(resources=rendered(), instance="unit", kubeconfig=missing))
     assert result["failed"] is True
     assert result["msg"].startswith("the kubeconfig file given does not exist"), result["msg"]
+
+
+def test_without_kubernetes_core_the_missing_collection_is_named_and_nothing_leaks(monkeypatch):
+    from ansible_collections.sidecarless.mesh.plugins.module_utils import k8s_client
+    monkeypatch.setattr(k8s_client, "HAS_K8S_CORE", False)
+    monkeypatch.setattr(k8s_client, "K8S_CORE_ERROR", "ImportError: No module named 'kubernetes'")
+    result = run_module(k8s_apply.main, dict(resources=rendered(), instance="unit", api_key="s3cr3t-token-value"))
+    assert result["failed"] is True
+    assert "kubernetes.core collection" in result["msg"] and "Unsupported parameters" not in result["msg"], result["msg"]
+    assert "s3cr3t-token-value" not in str(result), "a credential passed to the task is echoed"
