@@ -222,6 +222,8 @@ def test_molecule_render_scenario():
     code, output = run([os.path.join(BIN, "molecule"), "test", "-s", "render"])
     assert code == 0, output[-6000:]
     assert re.search(r"render\s+: actions=4\s+successful=4 .*failed=0", output), output[-3000:]
+    warnings = [line for line in output.splitlines() if "warning" in line.lower()]
+    assert warnings == [], "molecule or the playbooks it ran warned"
 
 
 def test_molecule_kind_scenario_is_well_formed():
