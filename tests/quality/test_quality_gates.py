@@ -70,6 +70,31 @@ def test_changelog_rst_is_generated_from_changelog_yaml(tmp_path):
     assert "\nv%s\n" % version in (tmp_path / "CHANGELOG.rst").read_text(encoding="utf-8")
 
 
+def test_the_first_release_lists_every_plugin_role_and_playbook():
+    """changelog.yaml's 1.0.0 names each module, filter, role and playbook the collection ships, once."""
+    with open(os.path.join(ROOT, "changelogs", "changelog.yaml"), encoding="utf-8") as handle:
+        release = yaml.safe_load(handle)["releases"]["1.0.0"]
+    listed = {
+        "module": [entry["name"] for entry in release.get("modules") or []],
+        "filter": [entry["name"] for entry in (release.get("plugins") or {}).get("filter") or []],
+        "role": [entry["name"] for entry in (release.get("objects") or {}).get("role") or []],
+        "playbook": [entry["name"] for entry in (release.get("objects") or {}).get("playbook") or []],
+    }
+    shipped = {
+        "module": sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules"))
+                         if name.endswith(".py") and not name.startswith("_")),
+        "filter": sorted(name[:-4] for name in os.listdir(os.path.join(ROOT, "plugins", "filter"))
+                         if name.endswith(".yml")),
+        "role": sorted(name for name in os.listdir(os.path.join(ROOT, "roles"))
+                       if os.path.isdir(os.path.join(ROOT, "roles", name))),
+        "playbook": sorted(name[:-4] for name in os.listdir(os.path.join(ROOT, "playbooks"))
+                           if name.endswith(".yml")),
+    }
+    for kind, names in shipped.items():
+        assert sorted(listed[kind]) == names, "%s: changelog lists %s, the collection ships %s" % (
+            kind, sorted(listed[kind]), names)
+
+
 def test_changelog_fragments_lint():
     code, output = run([os.path.join(BIN, "antsibull-changelog"), "lint"])
     assert code == 0 and not output.strip(), output
