@@ -19,6 +19,7 @@ directories with mode 0750: Helm values may carry what users pass through
 
 from __future__ import annotations
 
+import json
 import os
 
 from .yamlout import dump, dump_all
@@ -29,9 +30,15 @@ DIR_MODE = 0o750
 OWNED_DIRS = ("manifests", "helm")
 
 
+def _comment_text(text):
+    """``text`` safe inside a one-line YAML comment: control characters (a newline would end the comment
+    and start YAML of its own) are written as escapes."""
+    return "".join(char if char.isprintable() else json.dumps(char)[1:-1] for char in str(text))
+
+
 def _header(rendering, what):
     return ("# %s for mesh %r, rendered by sidecarless.mesh. Do not edit: change the inventory and "
-            "run site.yml again.\n" % (what, rendering.mesh.cluster_name))
+            "run site.yml again.\n" % (_comment_text(what), rendering.mesh.cluster_name))
 
 
 def render_files(rendering):

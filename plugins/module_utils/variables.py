@@ -55,6 +55,21 @@ def _path_prefix(value):
     return None
 
 
+def _chart_ref(value):
+    if not value.strip():
+        return "must name a chart (repo/chart, an oci:// reference or a local path), got an empty string"
+    if any(char.isspace() or not char.isprintable() for char in value):
+        return "must not contain spaces or control characters (a chart reference is one word), got %r" % value
+    return None
+
+
+def _repo_url(value):
+    if value and (any(char.isspace() or not char.isprintable() for char in value)
+                  or not re.match(r"^(https?|oci|file)://[^/]", value)):
+        return "must be empty or an http(s)://, oci:// or file:// URL without spaces, got %r" % value
+    return None
+
+
 def _cidr_or_ip(value):
     from .netaddr import parse_network
     return parse_network(value)[1]
@@ -102,10 +117,10 @@ CILIUM = {
         "str", "Helm release name of Cilium.", default="cilium", check=dns_label(53)),
     "cilium_chart": Field(
         "str", "Chart reference passed to helm: a repo/chart name, an oci:// reference or a local path.",
-        default=facts.CILIUM_CHART),
+        default=facts.CILIUM_CHART, check=_chart_ref),
     "cilium_chart_repo_url": Field(
         "str", "Helm repository URL the chart name resolves against (empty for oci:// or local charts).",
-        default=facts.CILIUM_CHART_REPO),
+        default=facts.CILIUM_CHART_REPO, check=_repo_url),
     "cilium_kube_proxy_replacement": Field(
         "bool", "Replace kube-proxy with Cilium's eBPF service handling (Helm kubeProxyReplacement). "
         "Needed for L2 announcements and Local Redirect Policies.", default=True),
@@ -259,9 +274,9 @@ DAPR = {
         "str", "Namespace of the Dapr control plane.", default="dapr-system", check=dns_label()),
     "dapr_release_name": Field("str", "Helm release name of the control plane.", default="dapr",
                                check=dns_label(53)),
-    "dapr_chart": Field("str", "Chart reference of the control plane.", default=facts.DAPR_CHART),
+    "dapr_chart": Field("str", "Chart reference of the control plane.", default=facts.DAPR_CHART, check=_chart_ref),
     "dapr_chart_repo_url": Field("str", "Helm repository URL of the control-plane chart.",
-                                 default=facts.DAPR_CHART_REPO),
+                                 default=facts.DAPR_CHART_REPO, check=_repo_url),
     "dapr_ha": Field("bool", "Run the control plane highly available (3 replicas of operator, sentry, "
                      "placement and injector).", default=False),
     "dapr_mtls": Field("bool", "Dapr mTLS between daprd instances; applied to the control plane and to every "
@@ -271,7 +286,8 @@ DAPR = {
         minimum=30, maximum=7200),
     "dapr_helm_values": Field("map", "Extra control-plane Helm values, deep-merged over the rendered ones.",
                               default={}),
-    "dapr_shared_chart": Field("str", "Chart reference of Dapr Shared.", default=facts.DAPR_SHARED_CHART),
+    "dapr_shared_chart": Field("str", "Chart reference of Dapr Shared.", default=facts.DAPR_SHARED_CHART,
+                               check=_chart_ref),
     "dapr_shared_chart_version": Field("str", "Dapr Shared chart version.",
                                        default=facts.DAPR_SHARED_CHART_VERSION, check=_semver),
     "dapr_shared_helm_values": Field("map", "Extra Helm values deep-merged into every Dapr Shared instance "

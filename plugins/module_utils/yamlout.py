@@ -62,7 +62,7 @@ def _scalar(value):
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else _quoted(str(value))
+        return _float(value)
     text = str(value)
     cached = _SCALARS.get(text)
     if cached is None:
@@ -74,6 +74,25 @@ def _scalar(value):
         if len(_SCALARS) < 100000:
             _SCALARS[text] = cached
     return cached
+
+
+def _float(value):
+    """A float as YAML 1.1 and 1.2 readers (PyYAML, Helm's Go YAML) both read it back: the mantissa always
+    has a dot and the exponent a sign ('1e+20' without the dot is a string to YAML 1.1), and the special
+    values are written .inf, -.inf and .nan rather than as strings."""
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    mantissa, _e, exponent = text.partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    if not exponent:
+        return mantissa
+    if exponent[0] not in "+-":
+        exponent = "+" + exponent
+    return "%se%s" % (mantissa, exponent)
 
 
 def _key(key):

@@ -99,3 +99,26 @@ def test_no_secret_material_is_rendered(tmp_path):
     text = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
     assert "rfc4106" not in text and "kind: Secret" not in text
     assert "cilium-ipsec-keys" in (tmp_path / "helm" / "cilium.values.yaml").read_text()
+
+
+def test_every_written_file_reads_back_as_the_data_rendered(tmp_path):
+    """No inventory text reaches a file unescaped: a chart reference with a newline (refused by validation
+    anyway) cannot add keys to the values file through its header comment; floats keep their type."""
+    rendering = render(variables(cilium_helm_values={"bpf": {"ratio": 1e-05, "big": 1e20, "inf": float("inf")}}))
+    rendering.releases[0].chart = "cilium/cilium)\nbpf:\n  masquerade: true\n#"
+    rendering.releases[0].version = "1.20.0\rx: 1"
+    write(tmp_path, rendering)
+    for release in rendering.releases:
+        text = (tmp_path / "helm" / release.values_file).read_text()
+        assert yaml.safe_load(text) == release.values, text[:400]
+    assert yaml.safe_load((tmp_path / "helm" / "releases.yaml").read_text()) == rendering.releases_document()
+    for name, objects in rendering.files.items():
+        if objects:
+            assert list(yaml.safe_load_all((tmp_path / "manifests" / name).read_text())) == objects
+
+
+def test_a_chart_reference_with_a_newline_is_refused():
+    from helpers import problems
+    found = problems(variables(cilium_chart="cilium/cilium\nbpf: {}", dapr_chart_repo_url="https://x/ y"))
+    assert any(p.startswith("cilium_chart: must not contain spaces or control characters") for p in found), found
+    assert any(p.startswith("dapr_chart_repo_url: must be empty or an http(s)://") for p in found), found
