@@ -122,3 +122,75 @@ def test_a_chart_reference_with_a_newline_is_refused():
     found = problems(variables(cilium_chart="cilium/cilium\nbpf: {}", dapr_chart_repo_url="https://x/ y"))
     assert any(p.startswith("cilium_chart: must not contain spaces or control characters") for p in found), found
     assert any(p.startswith("dapr_chart_repo_url: must be empty or an http(s)://") for p in found), found
+
+
+def test_a_symlinked_subdirectory_is_refused_and_nothing_outside_is_touched(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.chmod(outside, 0o755)
+    (outside / "precious.yaml").write_text("keep: me\n")
+    dest = tmp_path / "render"
+    write(dest, render(variables()))
+    for sub in ("manifests", "helm"):
+        moved = tmp_path / ("old-" + sub)
+        os.rename(dest / sub, moved)
+        os.symlink(str(outside), str(dest / sub))
+        problem = output.check_destination(str(dest))
+        assert problem and "%s is a symbolic link" % (dest / sub) in problem, problem
+        files = output.render_files(render(variables(mesh_apps=[{"name": "shop"}])))
+        try:
+            output.write(str(dest), files, *output.plan(str(dest), files)[:2])
+        except OSError as exc:
+            assert "symbolic link" in str(exc)
+        else:
+            raise AssertionError("write() went through a symlinked %s" % sub)
+        assert sorted(os.listdir(outside)) == ["precious.yaml"]
+        assert (outside / "precious.yaml").read_text() == "keep: me\n"
+        assert stat.S_IMODE(os.stat(outside).st_mode) == 0o755
+        os.unlink(dest / sub)
+        os.rename(moved, dest / sub)
+
+
+def test_only_files_an_earlier_render_wrote_are_removed(tmp_path):
+    write(tmp_path, render(variables()))
+    (tmp_path / "helm" / "my-notes.yaml").write_text("mine: true\n")
+    (tmp_path / "manifests" / "99-extra.yaml").write_text("kind: Mine\n")
+    smaller = render(variables(mesh_apps=[{"name": "shop"}], mesh_ingress={"local_redirect": False}))
+    removed = write(tmp_path, smaller)[1]
+    assert "manifests/60-local-redirect-policies.yaml" in removed
+    assert (tmp_path / "helm" / "my-notes.yaml").read_text() == "mine: true\n"
+    assert (tmp_path / "manifests" / "99-extra.yaml").exists()
+    marker = (tmp_path / ".sidecarless-mesh").read_text()
+    assert "wrote: helm/releases.yaml" in marker and "my-notes" not in marker
+
+
+def test_existing_directory_modes_are_kept_and_created_ones_are_safe_whatever_the_umask(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    os.chmod(mine, 0o700)
+    write(mine, render(variables()))
+    assert stat.S_IMODE(os.stat(mine).st_mode) == 0o700
+    old = os.umask(0)
+    try:
+        write(tmp_path / "a" / "b" / "out", render(variables()))
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "out",
+                   tmp_path / "a" / "b" / "out" / "helm"):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o750, folder
+    for path in (tmp_path / "a" / "b" / "out").rglob("*"):
+        if path.is_file():
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o640, path
+
+
+def test_a_planted_link_at_a_file_path_is_replaced_not_followed(tmp_path):
+    write(tmp_path / "out", render(variables()))
+    target = tmp_path / "target.txt"
+    target.write_text("untouched\n")
+    os.unlink(tmp_path / "out" / "summary.txt")
+    os.symlink(str(target), str(tmp_path / "out" / "summary.txt"))
+    assert write(tmp_path / "out", render(variables()))[0] == ["summary.txt"]
+    assert target.read_text() == "untouched\n"
+    assert not os.path.islink(tmp_path / "out" / "summary.txt")
+    leftovers = [p.name for p in (tmp_path / "out").rglob("*.tmp")]
+    assert leftovers == []
