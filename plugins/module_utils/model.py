@@ -19,6 +19,7 @@ Nothing here talks to a cluster or writes a file.
 from __future__ import annotations
 
 from . import facts
+from .chartvalues import check_extra_values
 from .errors import Problems, ValidationError
 from .netaddr import block_contains, blocks_overlap, parse_block, parse_ip
 from .spec import Field, plain, suggest
@@ -268,6 +269,9 @@ def build_mesh(variables, unknown=()):
     _resolve_routes(mesh, problems)
     _resolve_callers(mesh, problems)
     _check_names(mesh, problems)
+    for instance in mesh.dapr_instances():
+        check_extra_values("dapr-shared", settings["dapr_shared_chart_version"], instance.helm_values,
+                           instance.path + ".helm_values", problems, mesh.warnings)
     _check_policies(mesh, problems)
     _check_extra_policies(mesh, problems)
     problems.raise_if_any()
@@ -367,9 +371,14 @@ _SPIRE_PATH = ("authentication", "mutual", "spire")
 
 def _check_helm_values(mesh, problems):
     values = mesh.settings["cilium_helm_values"]
+    reported = []
     for line, dotted, hint in facts.CILIUM_REMOVED_VALUES:
         if mesh.cilium_line >= line and _has_path(values, dotted.split(".")):
             problems.add("cilium_helm_values.%s" % dotted, "was removed in Cilium %d.%d (%s)" % (line + (hint,)))
+            reported.append(dotted)
+    if mesh.cilium_line in facts.CILIUM_LINES:
+        check_extra_values("cilium", mesh.settings["cilium_version"], values, "cilium_helm_values", problems,
+                           mesh.warnings, skip=reported)
     kpr = values.get("kubeProxyReplacement")
     if isinstance(kpr, str) and kpr.lower() in facts.CILIUM_KPR_LEGACY:
         problems.add("cilium_helm_values.kubeProxyReplacement", "must be true or false on Cilium 1.18+; %r is no "
@@ -389,10 +398,14 @@ def _has_path(values, parts):
 
 
 def _check_dapr(mesh, problems):
-    version = facts.version_tuple(mesh.settings["dapr_version"])
+    s = mesh.settings
+    version = facts.version_tuple(s["dapr_version"])
     if version < facts.DAPR_MIN_VERSION:
         problems.add("dapr_version", "Dapr %s is too old; the collection needs %d.%d.%d or later (sentry on port 443)"
-                     % ((mesh.settings["dapr_version"],) + facts.DAPR_MIN_VERSION))
+                     % ((s["dapr_version"],) + facts.DAPR_MIN_VERSION))
+    check_extra_values("dapr", s["dapr_version"], s["dapr_helm_values"], "dapr_helm_values", problems, mesh.warnings)
+    check_extra_values("dapr-shared", s["dapr_shared_chart_version"], s["dapr_shared_helm_values"],
+                       "dapr_shared_helm_values", problems, mesh.warnings)
 
 
 # -- gateways ---------------------------------------------------------------------

@@ -261,7 +261,9 @@ CILIUM = {
         default=False),
     "cilium_helm_values": Field(
         "map", "Extra Helm values, deep-merged over the rendered ones (lists replace). The escape hatch for "
-        "any chart key the variables above do not cover.", default={}),
+        "any chart key the variables above do not cover. Every key is checked against the keys of the chart of "
+        "cilium_version (renamed and removed keys are named; free-form maps such as annotations are not checked).",
+        default={}),
 }
 
 
@@ -284,14 +286,15 @@ DAPR = {
     "dapr_wait_timeout": Field(
         "int", "Cluster mode: seconds to wait for the control plane and every Dapr Shared instance.", default=600,
         minimum=30, maximum=7200),
-    "dapr_helm_values": Field("map", "Extra control-plane Helm values, deep-merged over the rendered ones.",
-                              default={}),
+    "dapr_helm_values": Field("map", "Extra control-plane Helm values, deep-merged over the rendered ones; keys are "
+                              "checked against the dapr chart of dapr_version (its subcharts included).", default={}),
     "dapr_shared_chart": Field("str", "Chart reference of Dapr Shared.", default=facts.DAPR_SHARED_CHART,
                                check=_chart_ref),
     "dapr_shared_chart_version": Field("str", "Dapr Shared chart version.",
                                        default=facts.DAPR_SHARED_CHART_VERSION, check=_semver),
     "dapr_shared_helm_values": Field("map", "Extra Helm values deep-merged into every Dapr Shared instance "
-                                     "(before the instance's own helm_values).", default={}),
+                                     "(before the instance's own helm_values); keys are checked against the chart of "
+                                     "dapr_shared_chart_version.", default={}),
 }
 
 # -- mesh_* ------------------------------------------------------------------------

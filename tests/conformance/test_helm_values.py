@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+import subprocess
+import sys
 
 import jsonschema
 import pytest
@@ -21,7 +23,7 @@ import yaml
 from ansible_collections.sidecarless.mesh.plugins.module_utils.k8s import deep_merge
 from ansible_collections.sidecarless.mesh.plugins.module_utils.model import collect_variables
 from ansible_collections.sidecarless.mesh.plugins.module_utils.render import render
-from conftest import INVENTORIES, load_inventory_vars
+from conftest import INVENTORIES, ROOT, load_inventory_vars
 
 CILIUM_VERSIONS = ("1.18.12", "1.19.6", "1.20.0")
 #: Keys the dapr-shared templates read although values.yaml does not list
@@ -152,3 +154,18 @@ def test_pinned_gateway_api_checksums_match_the_upstream_crds(upstream):
                 assert hashlib.sha256(handle.read()).hexdigest() == pinned[key], name
             checked += 1
     assert checked >= 7
+
+
+def test_the_chart_key_table_is_generated_from_the_pinned_chart_packages():
+    """plugins/module_utils/chartkeys.py is what tools/gen_chart_keys.py makes of ../shared/charts (a chart bump
+    regenerates it; nobody edits it by hand)."""
+    charts = os.path.abspath(os.environ.get("MESH_CHARTS_DIR", os.path.join(ROOT, "..", "shared", "charts")))
+    if not os.path.isfile(os.path.join(charts, "cilium-1.20.0.tgz")):
+        message = "chart packages not found at %s (set MESH_CHARTS_DIR): chart key table NOT checked" % charts
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    process = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen_chart_keys.py"), "--charts", charts,
+                              "--check"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                             check=False)
+    assert process.returncode == 0, process.stdout

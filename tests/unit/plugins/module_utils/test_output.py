@@ -104,7 +104,7 @@ def test_no_secret_material_is_rendered(tmp_path):
 def test_every_written_file_reads_back_as_the_data_rendered(tmp_path):
     """No inventory text reaches a file unescaped: a chart reference with a newline (refused by validation
     anyway) cannot add keys to the values file through its header comment; floats keep their type."""
-    rendering = render(variables(cilium_helm_values={"bpf": {"ratio": 1e-05, "big": 1e20, "inf": float("inf")}}))
+    rendering = render(variables(cilium_helm_values={"extraConfig": {"ratio": 1e-05, "big": 1e20, "inf": float("inf")}}))
     rendering.releases[0].chart = "cilium/cilium)\nbpf:\n  masquerade: true\n#"
     rendering.releases[0].version = "1.20.0\rx: 1"
     write(tmp_path, rendering)
