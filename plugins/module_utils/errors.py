@@ -73,3 +73,36 @@ class Problems(object):
     def raise_if_any(self):
         if self.items:
             raise ValidationError(self.items)
+
+
+# -- the last guard -------------------------------------------------------------------
+
+_WHERE = [""]
+
+
+def processing(path):
+    """Record the variable path the core is working on (named if something unexpected goes wrong there)."""
+    _WHERE[0] = path
+
+
+class guard(object):  # pylint: disable=invalid-name
+    """Turn any unexpected exception inside the block into a ValidationError naming the variable being processed.
+
+    Validation is meant to catch every bad input with its own message; this is the net under it, so that no
+    Python traceback reaches a user even where it missed one."""
+
+    def __enter__(self):
+        _WHERE[0] = ""
+        return self
+
+    def __exit__(self, kind, error, _traceback):
+        if error is None or isinstance(error, MeshError) or not isinstance(error, Exception):
+            return False
+        where = _WHERE[0]
+        detail = str(error)
+        if len(detail) > 200:
+            detail = detail[:197] + "..."
+        raise ValidationError([Problem(where or "(inventory)", (
+            "could not be processed (%s: %s): a value there (or below it) is probably of a type or size the "
+            "collection does not handle. This is a gap in sidecarless.mesh's validation; please report it with "
+            "this message" % (type(error).__name__, detail)))]) from error

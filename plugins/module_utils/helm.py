@@ -17,7 +17,7 @@ import re
 import tarfile
 
 from . import facts
-from .errors import Problems, ValidationError
+from .errors import Problems, ValidationError, processing
 from .k8s import deep_merge
 
 
@@ -239,8 +239,10 @@ def render_releases(mesh):
     """Every Helm release in install order; raises ValidationError on inconsistent values."""
     s = mesh.settings
     problems = Problems()
+    processing("cilium_helm_values")
     cilium = cilium_values(mesh)
     check_cilium_values(mesh, cilium, problems)
+    processing("dapr_helm_values")
     dapr = dapr_values(mesh)
     releases = [
         Release(s["cilium_release_name"], s["cilium_namespace"], s["cilium_chart"], s["cilium_version"],
@@ -249,6 +251,7 @@ def render_releases(mesh):
                 s["dapr_chart_repo_url"], dapr, "Dapr control plane"),
     ]
     for instance in mesh.dapr_instances():
+        processing(instance.path + ".helm_values")
         values = dapr_shared_values(mesh, instance, dapr)
         check_dapr_shared_values(mesh, instance, values, dapr, problems)
         purpose = ("ingress daprd for gateway %s" % instance.gateway.key if instance.role == "ingress"

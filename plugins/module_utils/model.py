@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from . import facts
 from .chartvalues import check_extra_values
-from .errors import Problems, ValidationError
+from .errors import Problems, ValidationError, guard, processing
 from .netaddr import block_contains, blocks_overlap, parse_block, parse_ip
-from .spec import Field, plain, suggest
+from .spec import Field, annotations, describe, dns_label, dns_subdomain, labels, plain, suggest, type_name
 from .variables import PREFIXES, VARIABLES
 
 # -- model objects --------------------------------------------------------------
@@ -223,7 +223,10 @@ def collect_variables(all_vars, ignore=()):
     Returns ``(variables, unknown)`` where ``unknown`` lists prefixed names
     that are not declared (probably typos).
     """
-    ignore = set(ignore or ()) | set(all_vars.get("mesh_ignore_vars") or ())
+    listed = all_vars.get("mesh_ignore_vars")
+    # read before validation (which reports a wrong type): only the strings of a list count here
+    listed = [name for name in listed if isinstance(name, str)] if isinstance(listed, (list, tuple)) else []
+    ignore = set(ignore or ()) | set(listed)
     picked = {}
     unknown = []
     for name in all_vars:
@@ -258,6 +261,11 @@ def normalise(variables, unknown=()):
 
 def build_mesh(variables, unknown=()):
     """Validate ``variables`` (name -> value) and return the resolved ``Mesh``."""
+    with guard():
+        return _build_mesh(variables, unknown)
+
+
+def _build_mesh(variables, unknown):
     settings = normalise(variables, unknown)
     mesh = Mesh(settings)
     problems = Problems()
@@ -270,6 +278,7 @@ def build_mesh(variables, unknown=()):
     _resolve_callers(mesh, problems)
     _check_names(mesh, problems)
     for instance in mesh.dapr_instances():
+        processing(instance.path + ".helm_values")
         check_extra_values("dapr-shared", settings["dapr_shared_chart_version"], instance.helm_values,
                            instance.path + ".helm_values", problems, mesh.warnings)
     _check_policies(mesh, problems)
@@ -282,6 +291,7 @@ def build_mesh(variables, unknown=()):
 
 
 def _check_cilium(mesh, problems):
+    processing("cilium_version")
     s = mesh.settings
     version = s["cilium_version"]
     if mesh.cilium_line not in facts.CILIUM_LINES:
@@ -370,6 +380,7 @@ _SPIRE_PATH = ("authentication", "mutual", "spire")
 
 
 def _check_helm_values(mesh, problems):
+    processing("cilium_helm_values")
     values = mesh.settings["cilium_helm_values"]
     reported = []
     for line, dotted, hint in facts.CILIUM_REMOVED_VALUES:
@@ -398,6 +409,7 @@ def _has_path(values, parts):
 
 
 def _check_dapr(mesh, problems):
+    processing("dapr_helm_values")
     s = mesh.settings
     version = facts.version_tuple(s["dapr_version"])
     if version < facts.DAPR_MIN_VERSION:
@@ -416,6 +428,7 @@ def _build_gateways(mesh, problems):
     seen = {}
     for index, raw in enumerate(s["mesh_gateways"]):
         path = "mesh_gateways[%d]" % index
+        processing(path)
         gateway = Gateway(raw, path)
         if gateway.key in seen:
             problems.add(path + ".name", "gateway %s is already declared at %s" % (gateway.key, seen[gateway.key]))
@@ -508,6 +521,7 @@ def _build_apps(mesh, problems):
     seen = {}
     for index, raw in enumerate(mesh.settings["mesh_apps"]):
         path = "mesh_apps[%d]" % index
+        processing(path)
         app = App(raw, path)
         if app.key in seen:
             problems.add(path + ".name", "app %s is already declared at %s" % (app.key, seen[app.key]))
@@ -744,43 +758,70 @@ _POLICY_KINDS = {
 }
 
 
+_POLICY_META_KEYS = ("name", "namespace", "labels", "annotations")
+
+
 def _check_extra_policies(mesh, problems):
     seen = {}
     for index, raw in enumerate(mesh.settings["mesh_extra_policies"]):
         path = "mesh_extra_policies[%d]" % index
+        processing(path)
         policy = plain(raw)
         kind = policy.get("kind")
-        if kind not in _POLICY_KINDS:
-            problems.add(path + ".kind", "must be CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy, got %r" % (kind,))
+        if not isinstance(kind, str) or kind not in _POLICY_KINDS:
+            problems.add(path + ".kind", "must be CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy, got %s" % (
+                describe(kind),))
             continue
         if policy.get("apiVersion") != "cilium.io/v2":
-            problems.add(path + ".apiVersion", "must be 'cilium.io/v2', got %r" % (policy.get("apiVersion"),))
+            problems.add(path + ".apiVersion", "must be 'cilium.io/v2', got %s" % describe(policy.get("apiVersion")))
         metadata = policy.get("metadata")
-        if not isinstance(metadata, dict) or not metadata.get("name"):
-            problems.add(path + ".metadata.name", "is required")
+        if not isinstance(metadata, dict):
+            problems.add(path + ".metadata", "must be a mapping with name (and namespace for a "
+                         "CiliumNetworkPolicy), got %s" % type_name(metadata))
             continue
-        name_problem = Field("str", "").check(metadata["name"], path + ".metadata.name", problems)
+        for key in sorted(set(metadata) - set(_POLICY_META_KEYS)):
+            problems.add("%s.metadata.%s" % (path, key), "unknown key; a policy's metadata here has %s (the "
+                         "collection adds its ownership labels)" % ", ".join(_POLICY_META_KEYS))
+        name = metadata.get("name")
+        name_problem = None
+        if not isinstance(name, str) or not name:
+            name_problem = "is required: a string naming the policy, got %s" % describe(name)
+        else:
+            name_problem = dns_subdomain(name)
+        if name_problem:
+            problems.add(path + ".metadata.name", name_problem)
         namespaced = _POLICY_KINDS[kind]
         namespace = metadata.get("namespace")
-        if namespaced and not namespace:
+        if namespace is not None and (not isinstance(namespace, str) or dns_label()(namespace)):
+            problems.add(path + ".metadata.namespace", "must be a namespace name (a DNS label), got %s" % (
+                describe(namespace),))
+            namespace = None
+        elif namespaced and not namespace:
             problems.add(path + ".metadata.namespace", "is required for a CiliumNetworkPolicy")
         if not namespaced and namespace:
             problems.add(path + ".metadata.namespace", "must not be set on a CiliumClusterwideNetworkPolicy")
-        unknown = sorted(set(policy) - {"apiVersion", "kind", "metadata", "spec", "specs"})
+        for key in ("labels", "annotations"):
+            if key not in metadata:
+                continue
+            Field("map", "", value_type="str", check=labels if key == "labels" else annotations).check(
+                metadata[key], "%s.metadata.%s" % (path, key), problems)
+        unknown = sorted(str(k) for k in set(policy) - {"apiVersion", "kind", "metadata", "spec", "specs"})
         for key in unknown:
             problems.add("%s.%s" % (path, key), "unknown key; a policy has apiVersion, kind, metadata and spec or specs")
         if "spec" not in policy and "specs" not in policy:
             problems.add(path, "needs spec or specs")
         elif "spec" in policy and not isinstance(policy["spec"], dict):
-            problems.add(path + ".spec", "must be a mapping")
-        elif "specs" in policy and not isinstance(policy["specs"], list):
-            problems.add(path + ".specs", "must be a list")
-        key = (kind, namespace or "", str(metadata["name"]))
+            problems.add(path + ".spec", "must be a mapping, got %s" % type_name(policy["spec"]))
+        elif "specs" in policy and (not isinstance(policy["specs"], list)
+                                    or not all(isinstance(item, dict) for item in policy["specs"])):
+            problems.add(path + ".specs", "must be a list of mappings")
+        if name_problem:
+            continue
+        key = (kind, namespace or "", name)
         if key in seen:
             problems.add(path + ".metadata.name", "%s %s is already declared at %s" % (
                 kind, "/".join(k for k in key[1:] if k), seen[key]))
         seen[key] = path
-        del name_problem
         mesh.extra_policies.append(policy)
 
 

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from . import facts, gateway, policy
 from .helm import render_releases
 from .k8s import metadata, resource
+from .errors import guard, processing
 from .model import build_mesh
 
 #: Name suffix of the ConfigMap that records the Dapr Shared releases of a mesh (see release_registry).
@@ -171,10 +172,12 @@ class Rendering(object):
 def render(variables, unknown=()):
     """Validate ``variables`` and render the mesh (raises ValidationError)."""
     mesh = build_mesh(variables, unknown)
-    return render_mesh(mesh)
+    with guard():
+        return render_mesh(mesh)
 
 
 def render_mesh(mesh):
+    processing("mesh_gateways")
     result = Rendering(mesh)
     files = result.files
     files["00-namespaces.yaml"] = _namespaces(mesh)
@@ -183,6 +186,7 @@ def render_mesh(mesh):
     services = []
     routes = []
     for app in mesh.apps:
+        processing(app.path)
         services.extend(gateway.render_services(mesh, app))
         for route in app.routes:
             routes.append(gateway.render_north_south_route(mesh, route))
@@ -190,14 +194,17 @@ def render_mesh(mesh):
             routes.append(gateway.render_split_route(mesh, app))
     files["30-services.yaml"] = services
     files["40-httproutes.yaml"] = routes
+    processing("mesh_apps")
     result.flows = policy.mesh_flows(mesh)
     policies = policy.render_policies(mesh, result.flows)
+    processing("mesh_extra_policies")
     policies.extend(policy.render_extra_policy(mesh, raw) for raw in mesh.extra_policies)
     files["50-network-policies.yaml"] = policies
     redirects = []
     if mesh.ingress and mesh.ingress.local_redirect:
         redirects.append(policy.render_local_redirect(mesh, mesh.ingress))
     files["60-local-redirect-policies.yaml"] = redirects
+    processing("cilium_helm_values")
     result.releases = render_releases(mesh)
     result.summary = summary_lines(result)
     return result

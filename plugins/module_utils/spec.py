@@ -25,7 +25,7 @@ import re
 
 from collections.abc import Mapping, Sequence
 
-from .errors import Problems
+from .errors import Problems, processing
 
 _MISSING = object()
 _TRUE = ("true", "yes", "on", "1", "y")
@@ -150,6 +150,7 @@ class Field(object):
         Problems are added to ``problems``; the return value is then
         best-effort (callers must not use it once problems were found).
         """
+        processing(path)
         if value is None:
             if self.nullable:
                 return None
@@ -355,4 +356,21 @@ def labels(value):
             return message
         if len(item) > 63 or not LABEL_VALUE_RE.fullmatch(item):
             return "label %s=%r has an invalid value (alphanumerics, '-', '_', '.', at most 63 characters)" % (key, item)
+    return None
+
+
+#: Kubernetes limits on metadata (apimachinery ValidateAnnotations): 256 KiB for all annotations together.
+ANNOTATIONS_TOTAL_BYTES = 256 * 1024
+
+
+def annotations(value):
+    """Check for a mapping of Kubernetes annotations: keys as label keys, values free, 256 KiB in all."""
+    for key in value:
+        message = label_key(key)
+        if message:
+            return message.replace("label key", "annotation key")
+    total = sum(len(key.encode("utf-8")) + len(str(item).encode("utf-8")) for key, item in value.items())
+    if total > ANNOTATIONS_TOTAL_BYTES:
+        return "annotations are %d bytes in all; Kubernetes allows at most %d (256 KiB)" % (
+            total, ANNOTATIONS_TOTAL_BYTES)
     return None

@@ -70,9 +70,21 @@ def _repo_url(value):
     return None
 
 
-def _cidr_or_ip(value):
+def _ipv4_cidr(value):
     from .netaddr import parse_network
-    return parse_network(value)[1]
+    network, problem = parse_network(value)
+    if problem:
+        return problem
+    if network.version != 4:
+        return "must be an IPv4 CIDR (Helm ipv4NativeRoutingCIDR), got the IPv6 network %r" % value
+    return None
+
+
+def _api_server_host(value):
+    from .netaddr import parse_host
+    if value in ("", "auto"):
+        return None
+    return parse_host(value)[1]
 
 
 def _ip(value):
@@ -86,10 +98,25 @@ def _pool_block(value):
 
 
 def _interface_pattern(value):
+    """Cilium compiles these with Go's regexp: checked as RE2, not as Python's re (see re2syntax)."""
+    from .re2syntax import problem
+    reason = problem(value)
+    if reason:
+        return "must be a regular expression Go's regexp (RE2) accepts, as Cilium compiles it: %s" % reason
+    return None
+
+
+def _python_pattern(value):
+    """The verify role matches answers with Python's re; a pattern that does not compile, or has no group, fails
+    there after the whole mesh converged."""
+    if len(value) > 1000:
+        return "must be at most 1000 characters, got %d" % len(value)
     try:
-        re.compile(value)
-    except re.error as exc:
-        return "must be a valid regular expression (%s)" % exc
+        compiled = re.compile(value)
+    except (re.error, OverflowError, RecursionError, ValueError) as exc:
+        return "must be a valid Python regular expression (%s)" % exc
+    if compiled.groups < 1:
+        return "needs a group that captures the version name, e.g. 'Name: (\\S+)'; got %r" % value
     return None
 
 
@@ -127,7 +154,7 @@ CILIUM = {
     "cilium_k8s_service_host": Field(
         "str", "Address of the real API server (not the kubernetes Service VIP) the agents use when "
         "kube-proxy replacement is on. 'auto' reads it from kube-public/cluster-info (kubeadm clusters).",
-        default="", example="192.0.2.10"),
+        default="", example="192.0.2.10", check=_api_server_host),
     "cilium_k8s_service_port": Field(
         "int", "Port of the API server behind cilium_k8s_service_host; with mesh_default_deny also the port pods "
         "may reach the API server on.", default=6443, minimum=1, maximum=65535),
@@ -138,7 +165,7 @@ CILIUM = {
         "str", "Encapsulation in tunnel mode.", default="vxlan", choices=("vxlan", "geneve")),
     "cilium_ipv4_native_routing_cidr": Field(
         "str", "CIDR routable without masquerading; required in native routing mode (for example the pod CIDR).",
-        default="", check=lambda v: _cidr_or_ip(v) if v else None),
+        default="", check=lambda v: _ipv4_cidr(v) if v else None),
     "cilium_auto_direct_node_routes": Field(
         "bool", "Install routes to other nodes' pod CIDRs (native routing on one L2 segment).", default=False),
     "cilium_encryption": Field(
@@ -452,7 +479,8 @@ MESH = {
             "address": Field("str", "Gateway address to send requests to; empty reads it from the Gateway status.",
                              default=""),
             "version_regex": Field("str", "Regular expression whose first group names the version in an answer "
-                                   "(traefik/whoami prints 'Name: <WHOAMI_NAME>').", default="Name: (\\S+)"),
+                                   "(traefik/whoami prints 'Name: <WHOAMI_NAME>').", default="Name: (\\S+)",
+                                   check=_python_pattern),
             "denied_probe": Field("bool", "Start a throw-away curl pod next to each app and prove that a direct "
                                   "request to the app's pods is denied by the policies.", default=False),
             "probe_image": Field("str", "Image of that pod.", default="docker.io/curlimages/curl:8.11.1"),
