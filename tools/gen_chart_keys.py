@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: sidecarless.mesh contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Generate plugins/module_utils/chartkeys.py: the value keys of the pinned Helm charts.
@@ -300,9 +299,9 @@ def generate(charts_dir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--charts", default=os.environ.get("MESH_CHARTS_DIR") or os.path.join(ROOT, "..", "shared",
-                                                                                                "charts"))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
+    default_charts = os.environ.get("MESH_CHARTS_DIR") or os.path.join(ROOT, "..", "shared", "charts")
+    parser.add_argument("--charts", default=default_charts)
     parser.add_argument("--check", action="store_true", help="fail if the committed table is not current")
     args = parser.parse_args(argv)
     text = generate(args.charts)

@@ -74,7 +74,7 @@ def _is_json_type(value, name):
 
 def _line(version):
     parts = []
-    for part in str(version).lstrip("v").split("-")[0].split(".")[:2]:
+    for part in str(version).lstrip("v").split("-", maxsplit=1)[0].split(".")[:2]:
         parts.append(int(part) if part.isdigit() else 0)
     return tuple(parts)
 

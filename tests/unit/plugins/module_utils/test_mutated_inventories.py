@@ -41,8 +41,8 @@ def _inventory(name):
     raise LookupError(name)
 
 
-INVENTORIES = {name: _inventory(name) for name in ("demo", "example-baremetal", "minimal", "multi-namespace",
-                                                  "host-network")}
+INVENTORIES = {name: _inventory(name)
+               for name in ("demo", "example-baremetal", "minimal", "multi-namespace", "host-network")}
 
 ODD_VALUES = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-2 ** 70, max_value=2 ** 70),
@@ -77,7 +77,7 @@ def _set(root, path, value):
 def mutated(draw):
     name = draw(st.sampled_from(sorted(INVENTORIES)))
     variables = copy.deepcopy(INVENTORIES[name])
-    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+    for _round in range(draw(st.integers(min_value=1, max_value=3))):
         places = [p for p in _paths(variables) if p]
         action = draw(st.sampled_from(["replace", "replace", "add-key", "add-variable"]))
         if action == "add-variable":
@@ -131,11 +131,11 @@ def test_the_last_guard_names_the_variable_being_processed(monkeypatch):
     monkeypatch.setattr(gateway, "render_services", broken)
     variables = copy.deepcopy(INVENTORIES["demo"])
     picked, unknown = collect_variables(variables)
+    text = ""
     try:
         render(picked, unknown)
     except ValidationError as exc:
         text = str(exc)
-    else:
-        raise AssertionError("the broken renderer went unnoticed")
+    assert text, "the broken renderer went unnoticed"
     assert "mesh_apps[0]: could not be processed (TypeError: unhashable type: 'list')" in text, text
     assert "please report it" in text

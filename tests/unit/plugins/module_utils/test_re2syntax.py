@@ -26,27 +26,27 @@ GO_ORACLE = r"""
 package main
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
-	"os"
-	"regexp"
+    "bufio"
+    "encoding/json"
+    "fmt"
+    "os"
+    "regexp"
 )
 
 func main() {
-	in := bufio.NewScanner(os.Stdin)
-	in.Buffer(make([]byte, 1<<20), 1<<24)
-	for in.Scan() {
-		var pattern string
-		if err := json.Unmarshal(in.Bytes(), &pattern); err != nil {
-			panic(err)
-		}
-		if _, err := regexp.Compile(pattern); err != nil {
-			fmt.Println("error")
-		} else {
-			fmt.Println("ok")
-		}
-	}
+    in := bufio.NewScanner(os.Stdin)
+    in.Buffer(make([]byte, 1<<20), 1<<24)
+    for in.Scan() {
+        var pattern string
+        if err := json.Unmarshal(in.Bytes(), &pattern); err != nil {
+            panic(err)
+        }
+        if _, err := regexp.Compile(pattern); err != nil {
+            fmt.Println("error")
+        } else {
+            fmt.Println("ok")
+        }
+    }
 }
 """
 
@@ -78,7 +78,7 @@ ALPHABET = ["a", "b", "0", "(", ")", "(?:", "(?i)", "(?P<n>", "(?=", "[", "]", "
 
 def generated(count, seed=11):
     rng = random.Random(seed)
-    return ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 8))) for _ in range(count)]
+    return ["".join(rng.choice(ALPHABET) for _token in range(rng.randint(1, 8))) for _pattern in range(count)]
 
 
 @pytest.fixture(scope="module")
