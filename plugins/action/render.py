@@ -26,6 +26,7 @@ ARGUMENT_SPEC = {
     "dest": {"type": "str"},
     "write": {"type": "bool", "default": True},
     "content": {"type": "bool", "default": True},
+    "values": {"type": "bool", "default": True},
     "variables": {"type": "dict"},
 }
 #: Result keys that carry the rendered objects (left out with content=false).
@@ -79,6 +80,9 @@ class ActionModule(ActionBase):
         if not args["content"]:
             for key in _CONTENT_KEYS:
                 data.pop(key)
+        elif not args["values"]:
+            for release in data["releases"]:
+                release.pop("values", None)
         dest = args["dest"] or rendering.mesh.settings["mesh_render_dir"] or os.path.join(
             "build", rendering.mesh.cluster_name)
         dest = os.path.abspath(os.path.expanduser(dest))

@@ -43,6 +43,14 @@ options:
       - V(false) keeps the result small when only validation or the files matter.
     type: bool
     default: true
+  values:
+    description:
+      - With O(content=true), include each release's Helm values in RV(releases).
+      - V(false) when a task needs the releases but not their values, so that what users pass through
+        C(*_helm_values) (which may hold secrets) is not in the result, and so not printed with C(-v).
+      - Tasks that do need the values should set C(no_log).
+    type: bool
+    default: true
   variables:
     description:
       - Render these variables instead of the host's C(cilium_*), C(dapr_*) and C(mesh_*) variables.
@@ -120,7 +128,8 @@ manifests:
   returned: when O(content=true)
   type: dict
 releases:
-  description: Helm releases in install order with name, namespace, chart, version, repository, values_file and values.
+  description: Helm releases in install order with name, namespace, chart, version, repository, values_file and
+    values (values only with O(values=true)).
   returned: when O(content=true)
   type: list
   elements: dict
@@ -167,6 +176,7 @@ def main():
             dest=dict(type="str"),
             write=dict(type="bool", default=True),
             content=dict(type="bool", default=True),
+            values=dict(type="bool", default=True),
             variables=dict(type="dict"),
         ),
         supports_check_mode=True,

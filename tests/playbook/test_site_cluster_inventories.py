@@ -114,23 +114,39 @@ def local_crd_channel(inventory):
     return {}
 
 
-def converged(kube, tmp_path, helm_path, inventory, **variables):
+def converged(kube, tmp_path, helm_path, inventory, *extra, **variables):
     """site.yml cluster mode on ``inventory`` (nodes not contacted) with the chart of the Cilium version it pins;
     returns the output of a run that passed."""
     cilium = load_inventory_vars(inventory).get("cilium_version", "1.20.0")
     variables = dict(local_crd_channel(inventory), **variables)
-    code, output = converge(kube, tmp_path, helm_path, inventory, "--skip-tags", "preflight",
+    code, output = converge(kube, tmp_path, helm_path, inventory, "--skip-tags", "preflight", *extra,
                             cilium=cilium, cilium_k8s_service_host=API_HOST, **variables)
     assert code == 0, output[-6000:]
     assert "Traceback" not in output
     return output
 
 
+#: What a user may keep in Helm values (a Dapr API token, an annotation with a credential): never printed,
+#: not even with -v.
+SECRET_MARKERS = {
+    "cilium_helm_values": {"operator": {"rollOutPods": True}, "rollOutCiliumPods": True,
+                           "podAnnotations": {"example.com/token": "cilium-secret-4f1d"}},
+    "dapr_helm_values": {"dapr_scheduler": {"cluster": {"storageSize": "16Gi"}},
+                         "dapr_operator": {"deploymentAnnotations": {"example.com/token": "dapr-secret-9c2e"}}},
+    "dapr_shared_helm_values": {"shared": {"daprd": {"token": "daprd-secret-7a3b"}}},
+}
+
+
 def test_example_baremetal_converges_and_its_ipsec_key_is_created_rotated_and_kept(bare_cluster, tmp_path,
                                                                                    helm_path):
     kube = bare_cluster
     deploy_workloads(kube, rendered(tmp_path, "example-baremetal"))
-    output = converged(kube, tmp_path, helm_path, "example-baremetal")
+    output = converged(kube, tmp_path, helm_path, "example-baremetal", "-v", **SECRET_MARKERS)
+    for marker in ("cilium-secret-4f1d", "dapr-secret-9c2e", "daprd-secret-7a3b"):
+        assert marker not in output, "a Helm value (%s) was printed at -v" % marker
+    operator = kube.get("Deployment", "dapr-operator", "dapr-system")
+    assert operator["spec"]["template"]["metadata"]["annotations"].get("example.com/token") == "dapr-secret-9c2e", \
+        "the marker values were not applied, so the check above proves nothing"
     assert sorted(helm_releases(kube, helm_path)) == [
         ("dapr-system", "dapr"), ("gateways", "ingress-shared"), ("kube-system", "cilium"),
         ("shop", "cart-shared"), ("shop", "storefront-shared")]
@@ -141,7 +157,7 @@ def test_example_baremetal_converges_and_its_ipsec_key_is_created_rotated_and_ke
     assert_not_printed(output, line)
 
     start = len(kube.writes())
-    output = converged(kube, tmp_path, helm_path, "example-baremetal", cilium_ipsec_rotate=True)
+    output = converged(kube, tmp_path, helm_path, "example-baremetal", cilium_ipsec_rotate=True, **SECRET_MARKERS)
     rotated, new_line = ipsec_key(kube)
     assert rotated == first + 1, "the rotation bumps the key id (SPI) so agents switch to the new key"
     assert new_line != line
@@ -153,7 +169,7 @@ def test_example_baremetal_converges_and_its_ipsec_key_is_created_rotated_and_ke
         "a rotation changes the key, nothing else: %s" % writes
 
     start = len(kube.writes())
-    output = converged(kube, tmp_path, helm_path, "example-baremetal")
+    output = converged(kube, tmp_path, helm_path, "example-baremetal", **SECRET_MARKERS)
     assert recap(output)["changed"] == 0, output[-6000:]
     assert kube.writes()[start:] == []
     assert ipsec_key(kube) == (rotated, new_line), "a rerun leaves the rotated key alone"
