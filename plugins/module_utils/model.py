@@ -192,6 +192,13 @@ class Mesh(object):
         for app in self.apps:
             yield from app.routes
 
+    def pod_namespaces(self):
+        """Namespaces the mesh runs pods in (apps and Dapr Shared instances; not a Gateway's own namespace,
+        whose Envoy runs inside Cilium), sorted."""
+        names = set(app.namespace for app in self.apps)
+        names.update(instance.namespace for instance in self.dapr_instances())
+        return sorted(names)
+
     def namespaces(self):
         """Namespaces the mesh renders objects into (sorted)."""
         names = set()
@@ -750,6 +757,21 @@ def _check_policies(mesh, problems):
     if s["mesh_mutual_auth"] and not s["cilium_mutual_auth"]["enabled"]:
         problems.add("mesh_mutual_auth", "needs cilium_mutual_auth.enabled: true (SPIRE must run for "
                      "authentication: required to let traffic through)")
+    if not s["mesh_default_deny"]:
+        return
+    # The baseline denies everything else to every pod of a namespace the mesh runs pods in: never in one the
+    # cluster's own components live in.
+    foreign = {name: "a Kubernetes system namespace" for name in facts.SYSTEM_NAMESPACES if name != "default"}
+    foreign.setdefault(s["cilium_namespace"], "Cilium's namespace (cilium_namespace)")
+    foreign.setdefault(s["dapr_namespace"], "the Dapr control plane's namespace (dapr_namespace)")
+    places = [(app.path + ".namespace", app.namespace) for app in mesh.apps]
+    if mesh.ingress:
+        places.append(("mesh_ingress.namespace", mesh.ingress.namespace))
+    for path, namespace in places:
+        if namespace in foreign:
+            problems.add(path, "is %s, %s: with mesh_default_deny the mesh would put a default-deny baseline over "
+                         "every pod there, and the mesh does not own them; run it in a namespace of its own, or turn "
+                         "mesh_default_deny off" % (namespace, foreign[namespace]))
 
 
 _POLICY_KINDS = {

@@ -161,7 +161,8 @@ def render_policies(mesh, flows=None):
             by_key[flow.source.key]["egress"].add(flow, flow.source.namespace)
     policies = []
     if default_deny:
-        for namespace in mesh.namespaces():
+        # only where the mesh runs pods: a Gateway's namespace holds its Service, not the Envoy that serves it
+        for namespace in mesh.pod_namespaces():
             policies.append(_baseline(mesh, namespace))
     for key in subjects:
         entry = by_key[key]

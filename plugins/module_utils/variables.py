@@ -487,8 +487,9 @@ MESH = {
         },
         default={}),
     "mesh_default_deny": Field(
-        "bool", "Deny all traffic in the mesh namespaces except the declared flows, DNS, the Dapr control "
-        "plane and the API server (kubelet probes stay allowed).", default=False),
+        "bool", "Deny all traffic in the namespaces the mesh runs pods in (apps, Dapr Shared instances) except the "
+        "declared flows, DNS, the Dapr control plane and the API server (kubelet probes stay allowed). Refused when "
+        "an app or the ingress instance lives in kube-system, cilium_namespace or dapr_namespace.", default=False),
     "mesh_mutual_auth": Field(
         "bool", "Require Cilium mutual authentication (authentication.mode: required) on every pod-to-pod "
         "allow rule the collection renders; needs cilium_mutual_auth.enabled.", default=False),
