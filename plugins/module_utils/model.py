@@ -734,6 +734,7 @@ def _check_names(mesh, problems):
         claim(dapr_ids, (instance.namespace, instance.app_id), instance.path, "Dapr app id")
         claim(services, (instance.namespace, instance.service_name), instance.path, "Service")
         claim(releases, (instance.release,), instance.path + ".release_name", "Helm release")
+        _check_release_name(instance, problems)
     for app in mesh.apps:
         if app.create_service:
             claim(services, (app.namespace, app.name), app.path + ".name", "Service")
@@ -750,6 +751,48 @@ def _check_names(mesh, problems):
     for fixed in (mesh.settings["cilium_release_name"], mesh.settings["dapr_release_name"]):
         if (fixed,) in releases:
             problems.add(releases[(fixed,)], "Helm release %r clashes with the Cilium/Dapr release name" % fixed)
+    if mesh.settings["cilium_release_name"] == mesh.settings["dapr_release_name"]:
+        problems.add("dapr_release_name", "is %r, the name of the Cilium release too (cilium_release_name): each "
+                     "release needs its own name (and its own helm/<release>.values.yaml)" % (
+                         mesh.settings["dapr_release_name"],))
+    _check_addresses(mesh, problems)
+
+
+#: Helm refuses release names longer than this (its release Secret name sh.helm.release.v1.<name>.v<n> must stay
+#: a DNS subdomain, and Helm keeps room for labels).
+HELM_RELEASE_NAME_MAX = 53
+
+
+def _check_release_name(instance, problems):
+    if len(instance.release) <= HELM_RELEASE_NAME_MAX:
+        return
+    if instance.role == "ingress":
+        source, setting = "mesh_ingress.app_id", "mesh_ingress.release_name"
+    else:
+        source, setting = instance.path[:-len(".dapr")] + ".name", instance.path + ".release_name"
+    problems.add(source, "makes the Dapr Shared release name %r, %d characters; Helm allows at most %d: shorten it, or "
+                 "set %s" % (instance.release, len(instance.release), HELM_RELEASE_NAME_MAX, setting))
+
+
+def _check_addresses(mesh, problems):
+    """Each requested Gateway address once: LB-IPAM gives an address to one Service only."""
+    taken = {}
+    for gateway in mesh.gateways:
+        seen = set()
+        for index, text in enumerate(gateway.addresses):
+            address, problem = parse_ip(text)
+            if problem:
+                continue
+            path = "%s.addresses[%d]" % (gateway.path, index)
+            if address in seen:
+                problems.add(path, "%s is listed twice (the Gateway API refuses duplicate addresses)" % text)
+                continue
+            seen.add(address)
+            if address in taken:
+                problems.add(path, "%s is already requested by %s: LB-IPAM gives an address to one Service only, so "
+                             "one of the Gateways would never get it" % (text, taken[address]))
+            else:
+                taken[address] = path
 
 
 def _check_policies(mesh, problems):

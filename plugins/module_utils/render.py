@@ -17,7 +17,7 @@ from collections import OrderedDict
 from . import facts, gateway, policy
 from .helm import render_releases
 from .k8s import metadata, resource
-from .errors import guard, processing
+from .errors import Problems, guard, processing
 from .model import build_mesh
 
 #: Name suffix of the ConfigMap that records the Dapr Shared releases of a mesh (see release_registry).
@@ -206,8 +206,33 @@ def render_mesh(mesh):
     files["60-local-redirect-policies.yaml"] = redirects
     processing("cilium_helm_values")
     result.releases = render_releases(mesh)
+    _check_unique(mesh, result)
     result.summary = summary_lines(result)
     return result
+
+
+def _check_unique(mesh, result):
+    """No two rendered objects with one kind, namespace and name (a user's extra policy named like a generated
+    one, say): the second would silently replace the first when applied."""
+    sources = {}
+    for index, raw in enumerate(mesh.extra_policies):
+        meta = raw.get("metadata") or {}
+        sources[(raw.get("kind"), meta.get("namespace") or "", meta.get("name"))] = "mesh_extra_policies[%d]" % index
+    seen = set()
+    problems = Problems()
+    for obj in result.objects():
+        meta = obj["metadata"]
+        key = (obj["kind"], meta.get("namespace") or "", meta["name"])
+        if key in seen:
+            where = sources.get(key)
+            text = "%s %s" % (key[0], "/".join(part for part in key[1:] if part))
+            if where:
+                problems.add(where + ".metadata.name", "%s is also a policy the collection renders itself; give "
+                             "yours another name" % text)
+            else:
+                problems.add("mesh_apps", "two declarations render the same %s; rename one of them" % text)
+        seen.add(key)
+    problems.raise_if_any()
 
 
 def _namespaces(mesh):
