@@ -27,6 +27,7 @@ PRUNE_KINDS = (
     ("v1", "Service"),
     ("gateway.networking.k8s.io/v1", "Gateway"),
     ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"),
     ("cilium.io/v2", "CiliumNetworkPolicy"),
     ("cilium.io/v2", "CiliumClusterwideNetworkPolicy"),
     ("cilium.io/v2", "CiliumLocalRedirectPolicy"),

@@ -101,6 +101,39 @@ def render_gateway(mesh, gateway):
     return resource(API_VERSION, "Gateway", metadata(mesh, gateway.name, gateway.namespace, gateway.labels), spec)
 
 
+#: ReferenceGrant is served as v1beta1 by every Gateway API release the collection installs (v1.3.0 to v1.6.1;
+#: v1.5+ adds v1, with v1beta1 still the storage version).
+REFERENCE_GRANT_API_VERSION = "%s/v1beta1" % facts.GATEWAY_API_GROUP
+
+
+def render_reference_grants(mesh, gateway):
+    """The ReferenceGrants a Gateway needs: one per namespace its listeners take TLS Secrets from, other than its
+    own, naming exactly those Secrets (the Gateway API refuses a cross-namespace certificateRef without one)."""
+    wanted = {}
+    for listener in gateway.listeners:
+        if listener.protocol != "HTTPS":
+            continue
+        for ref in listener.certificate_refs:
+            if ref["namespace"] and ref["namespace"] != gateway.namespace:
+                names = wanted.setdefault(ref["namespace"], [])
+                if ref["name"] not in names:
+                    names.append(ref["name"])
+    grants = []
+    for namespace in sorted(wanted):
+        spec = {
+            "from": [{"group": facts.GATEWAY_API_GROUP, "kind": "Gateway", "namespace": gateway.namespace}],
+            "to": [{"group": "", "kind": "Secret", "name": name} for name in sorted(wanted[namespace])],
+        }
+        grants.append(resource(REFERENCE_GRANT_API_VERSION, "ReferenceGrant",
+                               metadata(mesh, reference_grant_name(gateway), namespace), spec))
+    return grants
+
+
+def reference_grant_name(gateway):
+    """``gateway-<namespace>-<name>``: one grant per Gateway in each namespace it reads Secrets from."""
+    return "gateway-%s-%s" % (gateway.namespace, gateway.name)
+
+
 def render_north_south_route(mesh, route):
     """HTTPRoute attaching ``route.app`` to its gateway."""
     app = route.app

@@ -28,7 +28,7 @@ from .summary import summary_lines
 MANIFEST_FILES = (
     ("00-namespaces.yaml", "Namespaces of the mesh (never pruned)"),
     ("10-lb-ipam.yaml", "LB-IPAM pools and the L2 announcement policy"),
-    ("20-gateways.yaml", "Gateways"),
+    ("20-gateways.yaml", "Gateways (each after the ReferenceGrants its TLS Secrets in other namespaces need)"),
     ("30-services.yaml", "App and per-version Services"),
     ("40-httproutes.yaml", "North-south and GAMMA HTTPRoutes"),
     ("50-network-policies.yaml", "Cilium network policies"),
@@ -182,7 +182,12 @@ def render_mesh(mesh):
     files = result.files
     files["00-namespaces.yaml"] = _namespaces(mesh)
     files["10-lb-ipam.yaml"] = _lb_ipam(mesh)
-    files["20-gateways.yaml"] = [gateway.render_gateway(mesh, g) for g in mesh.gateways]
+    gateways = []
+    for item in mesh.gateways:
+        processing(item.path)
+        gateways.extend(gateway.render_reference_grants(mesh, item))
+        gateways.append(gateway.render_gateway(mesh, item))
+    files["20-gateways.yaml"] = gateways
     services = []
     routes = []
     for app in mesh.apps:

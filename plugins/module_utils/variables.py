@@ -403,8 +403,8 @@ MESH = {
                                        elements=Field("dict", "Secret reference.", options={
                                            "name": Field("str", "Secret name.", required=True,
                                                          check=dns_subdomain),
-                                           "namespace": Field("str", "Secret namespace (needs a "
-                                                              "ReferenceGrant when not the gateway's).",
+                                           "namespace": Field("str", "Secret namespace; when not the "
+                                                              "gateway's, the mesh renders the ReferenceGrant there.",
                                                               default="",
                                                               check=lambda v: dns_label()(v) if v else None),
                                        })),
