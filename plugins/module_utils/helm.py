@@ -19,6 +19,7 @@ import tarfile
 from . import facts
 from .errors import Problems, ValidationError, processing
 from .k8s import deep_merge
+from .spec import describe
 
 
 class Release(object):
@@ -203,24 +204,44 @@ def dapr_shared_values(mesh, instance, dapr):
     return deep_merge(values, instance.helm_values)
 
 
+def _set_at(values, dotted):
+    node = values
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _source(mesh, instance, dotted):
+    """The variable path that set ``dotted`` in an instance's values: the instance's own helm_values, else the
+    shared dapr_shared_helm_values (reported once for every instance, not once per instance)."""
+    if _set_at(instance.helm_values, dotted):
+        return "%s.helm_values.%s" % (instance.path, dotted)
+    if _set_at(mesh.settings["dapr_shared_helm_values"], dotted):
+        return "dapr_shared_helm_values.%s" % dotted
+    return "%s.helm_values.%s" % (instance.path, dotted)
+
+
 def check_dapr_shared_values(mesh, instance, values, dapr, problems):
     shared = values.get("shared") or {}
-    where = "%s.helm_values" % instance.path
     daprd = shared.get("daprd") or {}
     mtls = (daprd.get("mtls") or {}).get("enabled")
     if mtls != _control_plane_mtls(dapr):
-        problems.add(where + ".shared.daprd.mtls.enabled", "is %s but the Dapr control plane has mTLS %s; both "
-                     "sides must agree (set dapr_mtls instead)" % (mtls, _control_plane_mtls(dapr)))
+        problems.add(_source(mesh, instance, "shared.daprd.mtls.enabled"), "is %s but the Dapr control plane has "
+                     "mTLS %s; both sides must agree (set dapr_mtls instead)" % (
+                         describe(mtls), "on" if _control_plane_mtls(dapr) else "off"))
     tag = (daprd.get("image") or {}).get("tag")
     if tag != mesh.settings["dapr_version"]:
-        problems.add(where + ".shared.daprd.image.tag", "is %r but dapr_version is %r; daprd must run the control "
-                     "plane's version" % (tag, mesh.settings["dapr_version"]))
+        problems.add(_source(mesh, instance, "shared.daprd.image.tag"), "is %r but dapr_version is %r; daprd must run "
+                     "the control plane's version" % (tag, mesh.settings["dapr_version"]))
     if shared.get("appId") != instance.app_id:
-        problems.add(where + ".shared.appId", "must not be overridden (policies and routes use %r)" % instance.app_id)
+        problems.add(_source(mesh, instance, "shared.appId"), "must not be overridden (policies and routes use the "
+                     "app id of each instance)")
     sentry = (shared.get("controlPlane") or {}).get("sentry") or {}
     if sentry.get("port") != facts.DAPR_SENTRY[1]:
-        problems.add(where + ".shared.controlPlane.sentry.port", "must be %d: Dapr sentry has no other port since "
-                     "1.14" % facts.DAPR_SENTRY[1])
+        problems.add(_source(mesh, instance, "shared.controlPlane.sentry.port"), "must be %d: Dapr sentry has no other "
+                     "port since 1.14" % facts.DAPR_SENTRY[1])
 
 
 # -- releases ------------------------------------------------------------------------

@@ -439,6 +439,7 @@ def _build_gateways(mesh, problems):
         gateway = Gateway(raw, path)
         if gateway.key in seen:
             problems.add(path + ".name", "gateway %s is already declared at %s" % (gateway.key, seen[gateway.key]))
+            continue
         seen[gateway.key] = path
         mesh.gateways.append(gateway)
         _check_listeners(mesh, gateway, problems)
@@ -531,7 +532,10 @@ def _build_apps(mesh, problems):
         processing(path)
         app = App(raw, path)
         if app.key in seen:
+            # one root problem, one message: the duplicate is not resolved further (its every derived name
+            # would clash too)
             problems.add(path + ".name", "app %s is already declared at %s" % (app.key, seen[app.key]))
+            continue
         seen[app.key] = path
         mesh.apps.append(app)
         if app.dapr:
@@ -540,6 +544,33 @@ def _build_apps(mesh, problems):
             problems.add(path + ".allowed_callers", "needs dapr.enabled: callers reach the app through its Dapr "
                          "Shared instance")
         _check_versions(mesh, app, problems)
+    _check_selectors(mesh, problems)
+
+
+def _check_selectors(mesh, problems):
+    """No two apps whose selectors pick the same pods: policies and Services keyed by the selector would fold one
+    app into the other."""
+    apps = mesh.apps
+    for index, app in enumerate(apps):
+        mine = set(app.selector.items())
+        for other in apps[:index]:
+            if other.namespace != app.namespace:
+                continue
+            theirs = set(other.selector.items())
+            if mine == theirs:
+                problems.add(app.path + ".selector", "selects the same pods as %s (both %s): the policies and "
+                             "Services of the two would fold into one; give each app labels of its own" % (
+                                 other.path, _labels_text(mine)))
+            elif mine <= theirs or theirs <= mine:
+                wider, narrower = (app, other) if mine < theirs else (other, app)
+                problems.add(app.path + ".selector", "%s (%s) also selects every pod of %s (%s): its policies and "
+                             "Service would take in the other app's pods; give each app a label the other lacks" % (
+                                 wider.path, _labels_text(set(wider.selector.items())), narrower.path,
+                                 _labels_text(set(narrower.selector.items()))))
+
+
+def _labels_text(items):
+    return "{%s}" % ", ".join("%s: %s" % item for item in sorted(items))
 
 
 def _check_versions(mesh, app, problems):
@@ -659,15 +690,38 @@ def _resolve_routes(mesh, problems):
                              "(%s)" % (route.hostnames, gateway.key,
                                        ", ".join(l.hostname or "*" for l in attachable)))
                 continue
-            for hostname in route.hostnames or ["*"]:
-                for listener in matching:
+            reported = False
+            for listener in matching:
+                for hostname in _effective_hosts(listener.hostname, route.hostnames):
                     key = (gateway.key, listener.name, hostname, route.prefix)
-                    if key in claimed and claimed[key][0] is not app:
-                        problems.add(route.path + ".path", "%s on %s (host %s) is already routed to app %s by %s" % (
-                            route.prefix, gateway.key, hostname, claimed[key][0].key, claimed[key][1]))
+                    owner = claimed.get(key)
+                    if owner is not None and owner[1] != route.path and not reported:
+                        reported = True
+                        if owner[0] is app:
+                            problems.add(route.path, "routes %s on %s (host %s) like %s does: the second rule "
+                                         "would never match; remove one" % (route.prefix, gateway.key, hostname,
+                                                                           owner[1]))
+                        else:
+                            problems.add(route.path + ".path", "%s on %s (host %s) is already routed to app %s by "
+                                         "%s; the Gateway API would send it to only one of them" % (
+                                             route.prefix, gateway.key, hostname, owner[0].key, owner[1]))
                     claimed.setdefault(key, (app, route.path))
     if any(app.routes for app in mesh.apps) and not mesh.gateways:
         problems.add("mesh_gateways", "is empty, but mesh_apps declare routes; declare the gateways they use")
+
+
+def _effective_hosts(listener_host, route_hosts):
+    """The host names a route really answers on a listener (the Gateway API intersects the two): a route without
+    host names takes the listener's; a listener host more specific than a route's wildcard narrows it."""
+    if not route_hosts:
+        return [listener_host or "*"]
+    result = []
+    for host in route_hosts:
+        if not listener_host or _host_matches(listener_host, host):
+            result.append(host)
+        elif _host_matches(host, listener_host):
+            result.append(listener_host)
+    return result
 
 
 def _host_matches(pattern, host):
@@ -724,9 +778,17 @@ def _check_names(mesh, problems):
     releases = {}
     dapr_ids = {}
 
+    reported = set()
+
+    def root(path):
+        return path.split(".")[0]
+
     def claim(table, key, path, what):
         if key in table and table[key] != path:
-            problems.add(path, "%s %s clashes with the one from %s" % (what, "/".join(key), table[key]))
+            pair = (root(table[key]), root(path))
+            if pair not in reported:  # one message per pair of clashing declarations
+                reported.add(pair)
+                problems.add(path, "%s %s clashes with the one from %s" % (what, "/".join(key), table[key]))
         else:
             table[key] = path
 
