@@ -113,6 +113,9 @@ def cilium_values(mesh):
         if mutual["install_spire"]:
             spire["install"]["server"] = {"dataStorage": {"enabled": mutual["spire_data_storage"]}}
         values["authentication"] = {"enabled": True, "mutual": {"spire": spire}}
+    else:
+        # written, not left to the chart: Cilium 1.18's default is true (1.19 and 1.20 false)
+        values["authentication"] = {"enabled": False}
     # Agents, operator, Envoy and Hubble read their ConfigMaps only at start-up: with these the chart puts
     # a checksum of the config into each pod template, so a config-only change (Gateway API, L2
     # announcements, LRP turned on) restarts what reads it, as Cilium's install guide does by hand.
