@@ -148,10 +148,16 @@ def _md_default(field):
     return "`%s`" % text.replace("|", "\\|")
 
 
+def _limits(field):
+    text = field.limits()
+    return " Limits: %s." % text if text else ""
+
+
 def _md_rows(prefix, field, rows):
     choices = " One of: %s." % ", ".join("`%s`" % c for c in field.choices) if field.choices else ""
-    rows.append("| `%s` | %s | %s | %s%s |" % (
-        prefix, field.type, _md_default(field), field.description.replace("|", "\\|"), choices))
+    rows.append("| `%s` | %s | %s | %s%s%s |" % (
+        prefix, field.type, _md_default(field), field.description.replace("|", "\\|"), choices,
+        _limits(field).replace("|", "\\|")))
     options = None
     if field.type == "dict" and field.options:
         options = field.options
@@ -204,7 +210,7 @@ def _rst_default(field):
 def _rst_rows(prefix, field, rows):
     choices = " One of: %s." % ", ".join("``%s``" % c for c in field.choices) if field.choices else ""
     rows.extend(["   * - ``%s``" % prefix, "     - %s" % field.type, "     - %s" % _rst_default(field),
-                 "     - %s%s" % (_rst_text(field.description), choices)])
+                 "     - %s%s%s" % (_rst_text(field.description), choices, _rst_text(_limits(field)))])
     options = None
     if field.type == "dict" and field.options:
         options, base = field.options, prefix

@@ -193,7 +193,9 @@ class Field(object):
             problems.add(path, "must be %s, got %s" % (self.expected(), type_name(value)))
             return _MISSING
         if isinstance(value, float):
-            problems.add(path, "must be a string, got the number %r (quote it in YAML, e.g. \"%s\")" % (value, value))
+            example = ' (for example "%s")' % self.example if isinstance(self.example, str) else ""
+            problems.add(path, "must be a string, got the number %r: YAML reads an unquoted value such as 1.20 as a "
+                         "number (and drops the trailing zero); quote the full value%s" % (value, example))
             return _MISSING
         if isinstance(value, int):
             problems.add(path, "must be a string, got the number %d (quote it in YAML)" % value)
@@ -292,6 +294,30 @@ class Field(object):
         return plain(value)
 
     # -- documentation ---------------------------------------------------------
+    def limits(self):
+        """The limits validation enforces here, as text for the docs ('' when there are none)."""
+        parts = []
+        if self.type == "int" and (self.minimum is not None or self.maximum is not None):
+            if self.minimum is not None and self.maximum is not None:
+                parts.append("from %d to %d" % (self.minimum, self.maximum))
+            elif self.minimum is not None:
+                parts.append("at least %d" % self.minimum)
+            else:
+                parts.append("at most %d" % self.maximum)
+        if self.type == "list":
+            if self.minimum:
+                parts.append("at least %d item%s" % (self.minimum, "" if self.minimum == 1 else "s"))
+            if self.maximum is not None:
+                parts.append("at most %d items" % self.maximum)
+        limit = getattr(self.check_fn, "limit", "")
+        if limit:
+            parts.append(limit)
+        if self.type == "list" and self.elements is not None and self.elements.type != "dict":
+            inner = self.elements.limits()
+            if inner:
+                parts.append("each item: " + inner)
+        return "; ".join(parts)
+
     def doc_default_value(self):
         if self.doc_default is not None:
             return self.doc_default
@@ -311,31 +337,58 @@ HOSTNAME_RE = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-
 DNS1035_LABEL_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
 
-def dns_label(max_length=63, rfc1035=False):
-    """Check: a DNS label (RFC 1123; RFC 1035 for names that become Service names)."""
+def dns_label(max_length=63, rfc1035=False, why=""):
+    """Check: a DNS label (RFC 1123; RFC 1035 for names that become Service names).
+
+    ``why`` says where a limit below 63 comes from (the longest derived name), for messages and docs."""
     pattern = DNS1035_LABEL_RE if rfc1035 else DNS_LABEL_RE
     start = "a letter" if rfc1035 else "a letter or digit"
+    reason = " (%s)" % why if why else ""
 
     def _check(value):
-        if not pattern.fullmatch(value) or len(value) > max_length:
+        if not pattern.fullmatch(value):
             return ("must be a DNS label: lowercase letters, digits and '-', starting with %s and ending "
-                    "with a letter or digit, at most %d characters; got %s" % (start, max_length, describe(value)))
+                    "with a letter or digit, at most %d characters%s; got %s" % (start, max_length, reason,
+                                                                                 describe(value)))
+        if len(value) > max_length:
+            return "is %d characters, but at most %d are allowed%s; got %s" % (len(value), max_length, reason,
+                                                                              describe(value))
         return None
+    _check.limit = "a DNS label (RFC %s), at most %d characters%s" % ("1035" if rfc1035 else "1123", max_length,
+                                                                       reason)
     return _check
 
 
 def dns_subdomain(value):
     if not DNS_SUBDOMAIN_RE.fullmatch(value) or len(value) > 253:
         return ("must be a DNS subdomain: lowercase letters, digits, '-' and '.', at most 253 "
-                "characters; got %s" % describe(value))
+                "characters; got %s (%d characters)" % (describe(value), len(value)))
+    for part in value.split("."):
+        if len(part) > 63:
+            return "has the part %s of %d characters; each part of a DNS name may have at most 63" % (
+                describe(part), len(part))
     return None
+
+
+dns_subdomain.limit = "a DNS subdomain, at most 253 characters (each dot-separated part at most 63)"
 
 
 def hostname(value):
     if len(value) > 253 or not HOSTNAME_RE.fullmatch(value):
         return ("must be a lowercase DNS hostname, optionally starting with '*.' (e.g. shop.example.com, "
                 "*.example.com); got %s" % describe(value))
+    for part in value.split("."):
+        if len(part) > 63:
+            return "has the label %s of %d characters; each label of a host name may have at most 63" % (
+                describe(part), len(part))
+    if IP_LIKE_RE.fullmatch(value):
+        return "must be a host name, not an IP address (the Gateway API matches hosts by name); got %s" % (
+            describe(value))
     return None
+
+
+hostname.limit = "a host name (optionally '*.' first), at most 253 characters, each label at most 63, not an IP"
+IP_LIKE_RE = re.compile(r"^[0-9.]+$")
 
 
 def label_key(key):
@@ -349,14 +402,19 @@ def label_key(key):
 
 
 def labels(value):
-    """Check for a mapping of Kubernetes labels."""
+    """Check for a mapping of Kubernetes labels: every bad key and value is named."""
+    found = []
     for key, item in value.items():
         message = label_key(key)
         if message:
-            return message
-        if len(item) > 63 or not LABEL_VALUE_RE.fullmatch(item):
-            return "label %s=%r has an invalid value (alphanumerics, '-', '_', '.', at most 63 characters)" % (key, item)
-    return None
+            found.append(message)
+        elif len(item) > 63 or not LABEL_VALUE_RE.fullmatch(item):
+            found.append("label %s=%r has an invalid value (alphanumerics, '-', '_', '.', at most 63 characters; "
+                         "got %d)" % (key, item, len(item)))
+    return "; ".join(found) or None
+
+
+labels.limit = "label keys as Kubernetes has them ([prefix/]name, name at most 63 characters), values at most 63"
 
 
 #: Kubernetes limits on metadata (apimachinery ValidateAnnotations): 256 KiB for all annotations together.
@@ -365,12 +423,22 @@ ANNOTATIONS_TOTAL_BYTES = 256 * 1024
 
 def annotations(value):
     """Check for a mapping of Kubernetes annotations: keys as label keys, values free, 256 KiB in all."""
-    for key in value:
-        message = label_key(key)
-        if message:
-            return message.replace("label key", "annotation key")
+    found = [label_key(key).replace("label key", "annotation key") for key in value if label_key(key)]
+    if found:
+        return "; ".join(found)
     total = sum(len(key.encode("utf-8")) + len(str(item).encode("utf-8")) for key, item in value.items())
     if total > ANNOTATIONS_TOTAL_BYTES:
         return "annotations are %d bytes in all; Kubernetes allows at most %d (256 KiB)" % (
             total, ANNOTATIONS_TOTAL_BYTES)
     return None
+
+
+annotations.limit = "annotation keys as label keys, all annotations together at most 256 KiB"
+
+
+def optional(check):
+    """``check`` for a value that may also be empty (empty means: use the default)."""
+    def _check(value):
+        return check(value) if value else None
+    _check.limit = getattr(check, "limit", "")
+    return _check

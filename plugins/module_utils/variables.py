@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from . import facts
-from .spec import Field, dns_label, dns_subdomain, hostname, labels
+from .spec import Field, dns_label, dns_subdomain, hostname, labels, optional
 
 _VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
 
@@ -120,6 +120,7 @@ def _python_pattern(value):
     return None
 
 
+_APP_ID_WHY = "its Service is '<app_id>-dapr', 5 characters more, and Service names have at most 63"
 _LABELS = dict(type="map", value_type="str", check=labels)
 _SELECTOR = Field(
     "dict",
@@ -136,12 +137,12 @@ _SELECTOR = Field(
 CILIUM = {
     "cilium_version": Field(
         "str", "Cilium Helm chart version. Supported release lines: 1.18, 1.19 and 1.20.",
-        default=facts.CILIUM_DEFAULT_VERSION, check=_semver),
+        default=facts.CILIUM_DEFAULT_VERSION, check=_semver, example=facts.CILIUM_DEFAULT_VERSION),
     "cilium_namespace": Field(
         "str", "Namespace of the Cilium release (agents, operator, Hubble, the IPsec key Secret).",
         default="kube-system", check=dns_label()),
     "cilium_release_name": Field(
-        "str", "Helm release name of Cilium.", default="cilium", check=dns_label(53)),
+        "str", "Helm release name of Cilium.", default="cilium", check=dns_label(53, why="Helm's limit on release names")),
     "cilium_chart": Field(
         "str", "Chart reference passed to helm: a repo/chart name, an oci:// reference or a local path.",
         default=facts.CILIUM_CHART, check=_chart_ref),
@@ -298,11 +299,11 @@ CILIUM = {
 DAPR = {
     "dapr_version": Field(
         "str", "Dapr release: the dapr/dapr chart version and the daprd image tag of every Dapr Shared "
-        "instance.", default=facts.DAPR_DEFAULT_VERSION, check=_semver),
+        "instance.", default=facts.DAPR_DEFAULT_VERSION, check=_semver, example=facts.DAPR_DEFAULT_VERSION),
     "dapr_namespace": Field(
         "str", "Namespace of the Dapr control plane.", default="dapr-system", check=dns_label()),
     "dapr_release_name": Field("str", "Helm release name of the control plane.", default="dapr",
-                               check=dns_label(53)),
+                               check=dns_label(53, why="Helm's limit on release names")),
     "dapr_chart": Field("str", "Chart reference of the control plane.", default=facts.DAPR_CHART, check=_chart_ref),
     "dapr_chart_repo_url": Field("str", "Helm repository URL of the control-plane chart.",
                                  default=facts.DAPR_CHART_REPO, check=_repo_url),
@@ -318,7 +319,8 @@ DAPR = {
     "dapr_shared_chart": Field("str", "Chart reference of Dapr Shared.", default=facts.DAPR_SHARED_CHART,
                                check=_chart_ref),
     "dapr_shared_chart_version": Field("str", "Dapr Shared chart version.",
-                                       default=facts.DAPR_SHARED_CHART_VERSION, check=_semver),
+                                       default=facts.DAPR_SHARED_CHART_VERSION, check=_semver,
+                                       example=facts.DAPR_SHARED_CHART_VERSION),
     "dapr_shared_helm_values": Field("map", "Extra Helm values deep-merged into every Dapr Shared instance "
                                      "(before the instance's own helm_values); keys are checked against the chart of "
                                      "dapr_shared_chart_version.", default={}),
@@ -328,21 +330,23 @@ DAPR = {
 _ROUTE = Field("dict", "A north-south route from a Gateway to the app.", options={
     "gateway": Field("str", "Name of a gateway in mesh_gateways.", required=True, check=dns_subdomain),
     "gateway_namespace": Field("str", "Namespace of that gateway (when two gateways share a name).",
-                               default="", check=lambda v: dns_label()(v) if v else None),
+                               default="", check=optional(dns_label())),
     "listener": Field("str", "Attach to this listener only (parentRef sectionName); empty attaches to all.",
-                      default="", check=lambda v: dns_label()(v) if v else None),
+                      default="", check=optional(dns_label())),
     "hostnames": Field("list", "Host names the route answers; empty means every host the listener takes.",
                        default=[], maximum=16, elements=Field("str", "Host name.", check=hostname)),
     "path": Field("str", "Path prefix matched at the gateway. Through Dapr the app sees the path below it "
                   "('/shop/cart' with prefix '/shop' arrives as '/cart'); without Dapr it sees the full path.",
                   default="/", check=_path_prefix),
-    "name": Field("str", "HTTPRoute name; defaults to '<app>-<gateway>'.", default="",
-                  check=lambda v: dns_subdomain(v) if v else None),
+    "name": Field("str", "HTTPRoute name; defaults to '<app>-<gateway>', or '<app>-<app namespace>-<gateway>' when the "
+                  "route lives in the ingress instance's namespace and that is not the app's; a second or third route "
+                  "of the app to the same gateway gets '-2', '-3'.", default="",
+                  check=optional(dns_subdomain)),
 })
 
 _VERSION = Field("dict", "A version of the app that gets a share of the traffic (GAMMA canary).", options={
     "name": Field("str", "Version name; also the Service suffix '<app>-<name>'.", required=True,
-                  check=dns_label(40)),
+                  check=dns_label(40, why="it is also the suffix of the version's Service '<app>-<name>'")),
     "weight": Field("int", "Relative share of requests (0 drains the version).", required=True,
                     minimum=0, maximum=1000000),
     "labels": Field("map", "Pod labels of this version on top of the app selector; defaults to "
@@ -356,7 +360,7 @@ _APP_DAPR = Field("dict", "The app's Dapr Shared instance (daprd outside the app
                       default="deployment", choices=("deployment", "daemonset")),
     "replicas": Field("int", "daprd replicas with the deployment strategy.", default=1, minimum=1, maximum=100),
     "release_name": Field("str", "Helm release name; defaults to '<app>-shared'.", default="",
-                          check=lambda v: dns_label(53)(v) if v else None),
+                          check=optional(dns_label(53, why="Helm's limit on release names"))),
     "helm_values": Field("map", "Extra Helm values for this instance only.", default={}),
 })
 
@@ -380,7 +384,9 @@ MESH = {
     "mesh_gateways": Field(
         "list", "Gateways (north-south entry points) served by Cilium.", default=[],
         elements=Field("dict", "One Gateway.", options={
-            "name": Field("str", "Gateway name.", required=True, check=dns_label(48)),
+            "name": Field("str", "Gateway name.", required=True, check=dns_label(48, why=(
+                "Cilium names the Gateway's Service 'cilium-gateway-<name>', 15 characters more, and Service names "
+                "have at most 63"))),
             "namespace": Field("str", "Gateway namespace.", default="default", check=dns_label()),
             "class_name": Field("str", "GatewayClass.", default=facts.GATEWAY_CLASS, check=dns_subdomain),
             "addresses": Field("list", "Fixed addresses to request from LB-IPAM (spec.addresses).", default=[],
@@ -397,7 +403,7 @@ MESH = {
                                    "protocol": Field("str", "Protocol.", default="HTTP", choices=("HTTP", "HTTPS")),
                                    "hostname": Field("str", "Only requests for this host name (may start with "
                                                      "'*.').", default="",
-                                                     check=lambda v: hostname(v) if v else None),
+                                                     check=optional(hostname)),
                                    "certificate_refs": Field(
                                        "list", "TLS Secrets for HTTPS (Terminate).", default=[], maximum=64,
                                        elements=Field("dict", "Secret reference.", options={
@@ -406,7 +412,7 @@ MESH = {
                                            "namespace": Field("str", "Secret namespace; when not the "
                                                               "gateway's, the mesh renders the ReferenceGrant there.",
                                                               default="",
-                                                              check=lambda v: dns_label()(v) if v else None),
+                                                              check=optional(dns_label())),
                                        })),
                                    "allowed_routes": Field("str", "Which namespaces may attach routes.",
                                                            default="All", choices=("All", "Same")),
@@ -417,19 +423,19 @@ MESH = {
         "apps by Dapr service invocation.",
         options={
             "app_id": Field("str", "Dapr app id of the instance (its Service is '<app_id>-dapr').",
-                            default="ingress", check=dns_label(58, rfc1035=True)),
+                            default="ingress", check=dns_label(58, rfc1035=True, why=_APP_ID_WHY)),
             "namespace": Field("str", "Namespace of the instance; north-south HTTPRoutes live here too.",
                                default="default", check=dns_label()),
             "strategy": Field("str", "'daemonset' (one per node, needed for local redirect) or 'deployment'.",
                               default="daemonset", choices=("daemonset", "deployment")),
             "replicas": Field("int", "Replicas with the deployment strategy.", default=2, minimum=1, maximum=100),
             "gateway": Field("str", "Gateway the instance answers for (its remote app); defaults to the first "
-                             "gateway.", default="", check=lambda v: dns_label()(v) if v else None),
+                             "gateway.", default="", check=optional(dns_label())),
             "local_redirect": Field("bool", "Keep gateway-to-daprd traffic on the node with a "
                                     "CiliumLocalRedirectPolicy on port 3500 (needs the daemonset strategy).",
                                     default=True),
             "release_name": Field("str", "Helm release name; defaults to '<app_id>-shared'.", default="",
-                                  check=lambda v: dns_label(53)(v) if v else None),
+                                  check=optional(dns_label(53, why="Helm's limit on release names"))),
             "helm_values": Field("map", "Extra Helm values for this instance only.", default={}),
         },
         default={}),
@@ -437,10 +443,11 @@ MESH = {
         "list", "Applications in the mesh.", default=[],
         elements=Field("dict", "One app.", options={
             "name": Field("str", "App name: its Service and the base of every derived name.", required=True,
-                          check=dns_label(47, rfc1035=True)),
+                          check=dns_label(46, rfc1035=True, why=(
+                              "its Dapr Shared release is '<name>-shared', 7 characters more, and Helm allows 53"))),
             "namespace": Field("str", "Namespace of the app.", default="default", check=dns_label()),
             "app_id": Field("str", "Dapr app id; defaults to the name.", default="",
-                            check=lambda v: dns_label(58, rfc1035=True)(v) if v else None),
+                            check=optional(dns_label(58, rfc1035=True, why=_APP_ID_WHY))),
             "port": Field("int", "Service port of the app.", default=80, minimum=1, maximum=65535),
             "target_port": Field("int", "Container port behind it; defaults to port.", default=0,
                                  minimum=0, maximum=65535),

@@ -38,7 +38,7 @@ def test_bool_accepts_ansible_style_strings(text, expected):
 
 def test_str_rejects_numbers_with_a_quoting_hint():
     problems = check(Field("str", ""), 1.2)
-    assert problems and "quote it" in problems[0]
+    assert problems and "quote the full value" in problems[0]
 
 
 def test_nested_defaults_are_filled_and_unknown_keys_reported_with_all_allowed_keys():
@@ -103,3 +103,33 @@ def test_every_variable_has_a_description_and_a_valid_default():
 def test_validation_error_lists_every_problem():
     error = ValidationError([])
     assert "0 problems" in str(error)
+
+
+def test_every_enforced_limit_is_in_the_variable_reference():
+    """docs/variables.md names every limit validation enforces (items per list, lengths, ranges)."""
+    import os
+
+    from ansible_collections.sidecarless.mesh.plugins.module_utils.variables import VARIABLES
+
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "docs", "variables.md"),
+              encoding="utf-8") as handle:
+        rows = {line.split("|")[1].strip().strip("`"): line for line in handle if line.startswith("| `")}
+    missing = []
+
+    def walk(prefix, field):
+        limits = field.limits()
+        enforced = (field.minimum is not None or field.maximum is not None
+                    or getattr(field.check_fn, "limit", ""))
+        if enforced and (not limits or "Limits: %s." % limits not in rows.get(prefix, "")):
+            missing.append(prefix)
+        options = field.options if field.type == "dict" else (
+            field.elements.options if field.type == "list" and field.elements is not None
+            and field.elements.type == "dict" else None)
+        for name, option in (options or {}).items():
+            walk("%s%s.%s" % (prefix, "[]" if field.type == "list" else "", name), option)
+
+    for name, field in VARIABLES.items():
+        walk(name, field)
+    assert not missing, missing
+    assert "at most 46 characters (its Dapr Shared release is '<name>-shared'" in rows["mesh_apps[].name"]
+    assert "at most 16 items" in rows["mesh_apps[].routes[].hostnames"]
