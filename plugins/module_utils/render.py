@@ -12,16 +12,19 @@ playbook calls this once, whatever the size of the mesh.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 
 from . import facts, gateway, policy
 from .helm import render_releases
 from .k8s import metadata, resource
+from .crdcheck import object_problems
 from .errors import Problems, guard, processing
 from .model import build_mesh
 
 #: Name suffix of the ConfigMap that records the Dapr Shared releases of a mesh (see release_registry).
 REGISTRY_SUFFIX = "dapr-shared-releases"
+from .spec import DNS_LABEL_RE, dns_subdomain, labels
 from .summary import summary_lines
 
 #: Files under ``manifests/`` in apply order, and what goes in each.
@@ -212,6 +215,8 @@ def render_mesh(mesh):
     processing("cilium_helm_values")
     result.releases = render_releases(mesh)
     _check_unique(mesh, result)
+    processing("mesh_gateways")
+    check_admission(mesh, result)
     result.summary = summary_lines(result)
     return result
 
@@ -276,3 +281,159 @@ def _lb_ipam(mesh):
         result.append(resource("cilium.io/v2alpha1", "CiliumL2AnnouncementPolicy",
                                metadata(mesh, "%s-l2" % mesh.cluster_name), spec))
     return result
+
+
+# -- the rendered objects against their CRDs -------------------------------------------
+
+
+def check_admission(mesh, result):
+    """Every rendered object checked against the rules of its CRD (crdcheck) and the metadata rules of the API
+    server; a problem is reported at the inventory path its value came from."""
+    sources = _Sources(mesh)
+    problems = Problems()
+    reported = set()
+    for obj in result.objects():
+        base, translate = sources.of(obj)
+        for path, message in object_problems(obj) + _metadata_problems(obj):
+            where = translate(path) if translate else None
+            if where in reported:
+                continue  # one value, one message (a path prefix lands in two rules of the route)
+            if where:
+                reported.add(where)
+            meta = obj["metadata"]
+            text = "%s %s" % (obj["kind"], "/".join(part for part in (meta.get("namespace"), meta["name"]) if part))
+            problems.add(where or base, "%s (in the %s the mesh renders, at %s, which %s)" % (
+                message, text, _dotted(path), "its CRD refuses" if path[:1] != ("metadata",) else
+                "the API server refuses"))
+    problems.raise_if_any()
+
+
+def _dotted(path):
+    text = ""
+    for part in path:
+        text += "[%d]" % part if isinstance(part, int) else ("." if text else "") + str(part)
+    return text or "<root>"
+
+
+_SERVICE_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+def _metadata_problems(obj):
+    meta = obj["metadata"]
+    name = meta.get("name") or ""
+    found = []
+    if obj["kind"] in ("Service", "Namespace"):
+        pattern = _SERVICE_NAME if obj["kind"] == "Service" else DNS_LABEL_RE
+        if len(name) > 63 or not pattern.fullmatch(name):
+            found.append((("metadata", "name"), "makes the name %r, which is not a DNS label of at most 63 "
+                          "characters" % name))
+    elif dns_subdomain(name):
+        found.append((("metadata", "name"), "makes the name %r: %s" % (name, dns_subdomain(name))))
+    message = labels(meta.get("labels") or {})
+    if message:
+        found.append((("metadata", "labels"), message))
+    return found
+
+
+class _Sources(object):
+    """Where the values of a rendered object came from in the inventory."""
+
+    def __init__(self, mesh):
+        self.mesh = mesh
+        self.gateways = dict(((g.namespace, g.name), g) for g in mesh.gateways)
+        self.grants = dict((gateway.reference_grant_name(g), g) for g in mesh.gateways)
+        self.routes = dict(((r.namespace, r.name), r) for r in mesh.routes())
+        self.splits = dict(((a.namespace, a.split_route_name), a) for a in mesh.apps)
+        self.extras = {}
+        for index, raw in enumerate(mesh.extra_policies):
+            meta = raw.get("metadata") or {}
+            self.extras[(raw.get("kind"), meta.get("namespace") or "", meta.get("name"))] = (
+                "mesh_extra_policies[%d]" % index)
+        self.pools = dict((pool["name"], "cilium_lb_ipam_pools[%d]" % index)
+                          for index, pool in enumerate(mesh.settings["cilium_lb_ipam_pools"]))
+        self.services = {}
+        for app in mesh.apps:
+            self.services[(app.namespace, app.name)] = app.path
+            for version in app.versions:
+                self.services[(app.namespace, version.service_name)] = version.path
+
+    def of(self, obj):
+        """(inventory path of the declaration, a function from object path to inventory path or None)."""
+        kind, meta = obj["kind"], obj["metadata"]
+        key = (meta.get("namespace") or "", meta["name"])
+        if kind == "Gateway" and key in self.gateways:
+            return self.gateways[key].path, _gateway_paths(self.gateways[key].path)
+        if kind == "ReferenceGrant" and meta["name"] in self.grants:
+            return self.grants[meta["name"]].path + ".listeners", None
+        if kind == "HTTPRoute" and key in self.routes:
+            return self.routes[key].path, _route_paths(self.routes[key].path)
+        if kind == "HTTPRoute" and key in self.splits:
+            return self.splits[key].path + ".versions", None
+        extra = self.extras.get((kind,) + key)
+        if extra:
+            return extra, lambda path: extra + ("." + _dotted(path) if path else "")
+        if kind == "CiliumLoadBalancerIPPool" and meta["name"] in self.pools:
+            base = self.pools[meta["name"]]
+            return base, _prefixed(base, {("spec", "blocks"): "blocks", ("spec", "serviceSelector"): "service_selector"})
+        if kind == "CiliumL2AnnouncementPolicy":
+            base = "cilium_l2_announcements"
+            return base, _prefixed(base, {("spec", "interfaces"): "interfaces", ("spec", "nodeSelector"): "node_selector",
+                                          ("spec", "serviceSelector"): "service_selector"})
+        if kind == "Service" and key in self.services:
+            return self.services[key], None
+        if kind == "CiliumLocalRedirectPolicy":
+            return "mesh_ingress", None
+        if kind in ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"):
+            return "mesh_default_deny" if meta["name"] == policy.BASELINE_NAME else "mesh_apps", None
+        return "mesh_apps", None
+
+
+def _prefixed(base, table):
+    def translate(path):
+        for prefix, name in table.items():
+            if tuple(path[:len(prefix)]) == prefix:
+                rest = path[len(prefix):]
+                if rest and isinstance(rest[0], int):
+                    return "%s.%s[%d]" % (base, name, rest[0])
+                return "%s.%s" % (base, name)
+        return None
+    return translate
+
+
+def _gateway_paths(base):
+    fields = {"hostname": "hostname", "name": "name", "port": "port", "protocol": "protocol"}
+
+    def translate(path):
+        path = tuple(path)
+        if path[:2] == ("spec", "listeners") and len(path) > 2:
+            listener = "%s.listeners[%d]" % (base, path[2])
+            rest = path[3:]
+            if rest[:2] == ("tls", "certificateRefs") and len(rest) > 2:
+                ref = "%s.certificate_refs[%d]" % (listener, rest[2])
+                return ref + ("." + rest[3] if len(rest) > 3 and rest[3] in ("name", "namespace") else "")
+            return listener + ("." + fields[rest[0]] if rest and rest[0] in fields else "")
+        if path[:2] == ("spec", "addresses") and len(path) > 2:
+            return "%s.addresses[%d]" % (base, path[2])
+        if path[:3] in (("spec", "infrastructure", "labels"), ("spec", "infrastructure", "annotations")):
+            return "%s.%s" % (base, path[2]) + ("." + str(path[3]) if len(path) > 3 else "")
+        if path[:2] == ("spec", "gatewayClassName"):
+            return base + ".class_name"
+        if path[:1] == ("metadata",):
+            return base + (".labels" if path[1:2] == ("labels",) else ".name")
+        return None
+    return translate
+
+
+def _route_paths(base):
+    def translate(path):
+        path = tuple(path)
+        if path[:2] == ("spec", "hostnames") and len(path) > 2:
+            return "%s.hostnames[%d]" % (base, path[2])
+        if path[:2] == ("spec", "rules") and "matches" in path and path[-2:] == ("path", "value"):
+            return base + ".path"
+        if path[:2] == ("spec", "parentRefs") and path[-1:] == ("sectionName",):
+            return base + ".listener"
+        if path[:1] == ("metadata",):
+            return base + ".name"
+        return None
+    return translate

@@ -97,6 +97,21 @@ def _pool_block(value):
     return parse_block(value)[1]
 
 
+def _user_labels(value):
+    """Labels of the user's, which must leave the ownership labels cluster mode prunes by to the collection."""
+    problem = labels(value)
+    if problem:
+        return problem
+    reserved = sorted(key for key in value if key in (facts.MANAGED_BY_LABEL, facts.INSTANCE_LABEL))
+    if reserved:
+        return ("must not set %s: the collection sets them on everything it renders and prunes by them"
+                % ", ".join(reserved))
+    return None
+
+
+_user_labels.limit = labels.limit
+
+
 def _interface_pattern(value):
     """Cilium compiles these with Go's regexp: checked as RE2, not as Python's re (see re2syntax)."""
     from .re2syntax import problem
@@ -392,7 +407,8 @@ MESH = {
             "addresses": Field("list", "Fixed addresses to request from LB-IPAM (spec.addresses).", default=[],
                                maximum=16, elements=Field("str", "IP address.", check=_ip)),
             "labels": Field("map", "Labels for the Gateway and, through spec.infrastructure, its Service "
-                            "(e.g. to pick an LB-IPAM pool).", default={}, value_type="str", check=labels),
+                            "(e.g. to pick an LB-IPAM pool); not the collection's own ownership labels.", default={},
+                            value_type="str", check=_user_labels),
             "annotations": Field("map", "Annotations for the Gateway's Service (spec.infrastructure).",
                                  default={}, value_type="str"),
             "listeners": Field("list", "Listeners; at least one.", required=True, minimum=1, maximum=64,

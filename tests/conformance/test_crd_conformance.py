@@ -171,3 +171,15 @@ def _rules(node):
     elif isinstance(node, list):
         for value in node:
             yield from _rules(value)
+
+
+def test_the_crd_rule_table_is_generated_from_the_upstream_crds(upstream):
+    """plugins/module_utils/crdrules.py is what tools/gen_crd_rules.py makes of the upstream CRDs."""
+    import subprocess  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    process = subprocess.run([sys.executable, os.path.join(root, "tools", "gen_crd_rules.py"), "--upstream", upstream,
+                              "--check"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                             check=False)
+    assert process.returncode == 0, process.stdout
