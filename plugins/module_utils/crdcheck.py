@@ -121,8 +121,8 @@ def _check_string(value, node, path, found):
     if "maxLength" in node and len(value) > node["maxLength"]:
         found.append((path, "may have at most %d characters, has %d" % (node["maxLength"], len(value))))
     if "minLength" in node and len(value) < node["minLength"]:
-        found.append((path, "needs at least %d character%s" % (node["minLength"], "" if node["minLength"] == 1
-                                                                else "s")))
+        plural = "" if node["minLength"] == 1 else "s"
+        found.append((path, "needs at least %d character%s" % (node["minLength"], plural)))
     if "pattern" in node and _matches(node["pattern"], value) is False:
         found.append((path, "must match %s, got %r" % (node["pattern"], value)))
     if "format" in node and not _format_ok(node["format"], value):

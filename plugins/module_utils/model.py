@@ -699,8 +699,8 @@ def _resolve_routes(mesh, problems):
                         reported = True
                         if owner[0] is app:
                             problems.add(route.path, "routes %s on %s (host %s) like %s does: the second rule "
-                                         "would never match; remove one" % (route.prefix, gateway.key, hostname,
-                                                                           owner[1]))
+                                         "would never match; remove one" % (
+                                             route.prefix, gateway.key, hostname, owner[1]))
                         else:
                             problems.add(route.path + ".path", "%s on %s (host %s) is already routed to app %s by "
                                          "%s; the Gateway API would send it to only one of them" % (

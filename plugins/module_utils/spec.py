@@ -351,11 +351,11 @@ def dns_label(max_length=63, rfc1035=False, why=""):
                     "with a letter or digit, at most %d characters%s; got %s" % (start, max_length, reason,
                                                                                  describe(value)))
         if len(value) > max_length:
-            return "is %d characters, but at most %d are allowed%s; got %s" % (len(value), max_length, reason,
-                                                                              describe(value))
+            return "is %d characters, but at most %d are allowed%s; got %s" % (
+                len(value), max_length, reason, describe(value))
         return None
-    _check.limit = "a DNS label (RFC %s), at most %d characters%s" % ("1035" if rfc1035 else "1123", max_length,
-                                                                       reason)
+    _check.limit = "a DNS label (RFC %s), at most %d characters%s" % (
+        "1035" if rfc1035 else "1123", max_length, reason)
     return _check
 
 

@@ -31,6 +31,8 @@ EXAMPLES = int(os.environ.get("MESH_GENERATED_INVENTORIES", "1000"))
 COUNT = {"tried": 0, "accepted": 0, "objects": 0}
 
 LINES = [("1.20.0", "v1.6.1"), ("1.19.6", "v1.4.1"), ("1.18.12", "v1.3.0")]
+
+
 def mostly(valid, wild):
     """Mostly valid values, one in eight drawn from a wide alphabet (which validation may refuse)."""
     return st.one_of(*([valid] * 7 + [wild]))
@@ -47,7 +49,7 @@ hosts = mostly(st.sampled_from(["shop.example.com", "*.example.com", "a.b.exampl
 
 @st.composite
 def inventories(draw):
-    cilium, gateway_api = draw(st.sampled_from(LINES))
+    cilium, _gateway_api = draw(st.sampled_from(LINES))
     kpr = draw(st.booleans()) or cilium != "1.18.12"
     host_network = draw(st.booleans())
     variables = {
@@ -100,7 +102,7 @@ def inventories(draw):
             app["versions"] = [{"name": "v%d" % n, "weight": draw(st.integers(min_value=0, max_value=100))}
                                for n in range(draw(st.integers(min_value=1, max_value=3)))]
         app["routes"] = [{"gateway": "gw%d" % draw(st.integers(min_value=0, max_value=len(gateways) - 1)),
-                          "path": draw(paths)} for _ in range(draw(st.integers(min_value=0, max_value=2)))]
+                          "path": draw(paths)} for _route in range(draw(st.integers(min_value=0, max_value=2)))]
         for route in app["routes"]:
             if draw(st.booleans()):
                 route["hostnames"] = draw(st.lists(hosts, max_size=2))
