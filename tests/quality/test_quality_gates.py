@@ -255,3 +255,5 @@ def test_molecule_kind_scenario_is_well_formed():
     """The kind scenario needs Docker; here its playbooks must at least pass the syntax check."""
     code, output = run([os.path.join(BIN, "molecule"), "syntax", "-s", "kind"])
     assert code == 0, output[-6000:]
+    warnings = [line for line in output.splitlines() if "warning" in line.lower()]
+    assert warnings == [], "molecule or the kind scenario's playbooks warned: %s" % warnings
