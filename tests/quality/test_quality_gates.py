@@ -17,7 +17,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, SKIP_CLUSTER_MARKER
 
 pytestmark = pytest.mark.slow
 BIN = os.path.join(sys.prefix, "bin")
@@ -191,6 +191,9 @@ def test_ansible_test_sanity(collection_tree, tmp_path):
 def test_ansible_test_units(collection_tree, tmp_path):
     """tests/unit as collections run them: ``ansible-test units --venv --requirements`` (tests/unit/requirements.txt).
 
+    Everything but the cluster tests, which make test runs with pytest (they would start a control plane per
+    forked child here); the test checks that only those were skipped.
+
     ansible-test passes only HOME and PATH to the tests, so what they find
     beside a checkout is laid out around the copy: ../shared next to it (the
     upstream schemas and charts), and under the temporary HOME a link to the
@@ -205,6 +208,9 @@ def test_ansible_test_units(collection_tree, tmp_path):
         os.symlink(shared, str(collection_tree.parent / "shared"))
     (home / ".cache").mkdir(parents=True, exist_ok=True)
     os.symlink(binaries.cache_root(), str(home / ".cache" / "sidecarless-mesh"))
+    # The cluster tests (modules against the real control plane) run with pytest in both lanes of make test;
+    # under ansible-test every forked child would start a control plane of its own (minutes), so they skip here.
+    (home / SKIP_CLUSTER_MARKER).write_text("make test runs the cluster tests with pytest\n")
     python = "%d.%d" % sys.version_info[:2]
     code, output = run([os.path.join(BIN, "ansible-test"), "units", "--venv", "--requirements", "--python", python,
                         "--num-workers", "2", "--color", "no"],
@@ -214,6 +220,15 @@ def test_ansible_test_units(collection_tree, tmp_path):
     assert summaries and not any("failed" in line or "error" in line for line in summaries), output[-8000:]
     assert "NOT checked" not in output and "NOT tested" not in output, \
         "a test skipped for want of what a checkout has beside it:\n" + output[-8000:]
+    skipped = sum(int(n) for line in summaries for n in re.findall(r"(\d+) skipped", line))
+    code, listing = run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "cluster", "-p",
+                         "no:cacheprovider", os.path.join(ROOT, "tests", "unit")])
+    cluster_tests = len([line for line in listing.splitlines() if "::" in line])
+    assert code == 0 and cluster_tests > 0, listing[-3000:]
+    assert 0 < skipped <= cluster_tests, "ansible-test units skipped %d tests; only the %d cluster tests may:\n%s" % (
+        skipped, cluster_tests, output[-8000:])
+    reasons = re.findall(r"^SKIPPED \[\d+\] [^:]+:\d+: (.*)$", output, re.MULTILINE)
+    assert reasons and all(r.startswith("cluster test skipped under ansible-test units") for r in reasons), reasons
 
 
 def test_collection_builds_installs_and_runs_as_sidecarless_mesh_site(collection_tree, tmp_path):
