@@ -27,6 +27,8 @@ import tarfile
 
 import yaml
 
+from generated import write_or_check
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.path.join(ROOT, "plugins", "module_utils", "chartkeys.py")
 
@@ -241,8 +243,9 @@ def generate(charts_dir):
         "single value (``s:boolean``, ``s:integer,null``: of the JSON schema types the chart's values.schema.json",
         "gives, which Helm enforces), ``a`` anything (a null default the chart's schema does not type). ``RENAMED[chart][version]``",
         "maps a key the previous line had and this version lacks to the keys of the same name this version has",
-        "deeper below the same parent (where it moved). ``REFUSED[chart][version]`` lists the options the chart's own",
-        "checks fail the install on (removed ones), with the release that removed them where the check names it.",
+        "deeper below the same parent (where it moved). ``REFUSED[chart][path]`` is ``(removed in, versions)``: an",
+        "option the chart's own checks fail the install on (a removed one), the release that removed it where the",
+        "check names it, and the chart versions that refuse it.",
         '"""',
         "",
         "from __future__ import annotations",
@@ -284,15 +287,16 @@ def generate(charts_dir):
         lines.append("    },")
     lines += ["}", "", "REFUSED = {"]
     for chart, per_version in refusals.items():
-        entries = [(v, r) for v, r in per_version.items() if r]
-        if not entries:
+        versions = tables[chart][0]
+        merged = {}
+        for index, version in enumerate(versions):
+            for path, removed_in in (per_version.get(version) or {}).items():
+                merged.setdefault(path, (removed_in, []))[1].append(index)
+        if not merged:
             continue
         lines.append("    %r: {" % chart)
-        for version, removed in entries:
-            lines.append("        %r: {" % version)
-            for path in sorted(removed):
-                lines.append("            %r: %r," % (path, removed[path]))
-            lines.append("        },")
+        for path in sorted(merged):
+            lines.append("        %r: (%r, %r)," % (path, merged[path][0], tuple(merged[path][1])))
         lines.append("    },")
     lines += ["}", ""]
     return "\n".join(lines)
@@ -304,17 +308,7 @@ def main(argv=None):
     parser.add_argument("--charts", default=default_charts)
     parser.add_argument("--check", action="store_true", help="fail if the committed table is not current")
     args = parser.parse_args(argv)
-    text = generate(args.charts)
-    if args.check:
-        with open(TARGET, encoding="utf-8") as handle:
-            if handle.read() != text:
-                sys.stderr.write("%s is stale: run python tools/gen_chart_keys.py\n" % TARGET)
-                return 1
-        return 0
-    with open(TARGET, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    print("wrote %s" % TARGET)
-    return 0
+    return write_or_check(TARGET, generate(args.charts), args.check, "tools/gen_chart_keys.py")
 
 
 if __name__ == "__main__":

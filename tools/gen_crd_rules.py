@@ -28,6 +28,8 @@ import sys
 
 import yaml
 
+from generated import write_or_check
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.path.join(ROOT, "plugins", "module_utils", "crdrules.py")
 
@@ -193,17 +195,7 @@ def main(argv=None):
     parser.add_argument("--upstream", default=default)
     parser.add_argument("--check", action="store_true", help="fail if the committed table is not current")
     args = parser.parse_args(argv)
-    text = generate(args.upstream)
-    if args.check:
-        with open(TARGET, encoding="utf-8") as handle:
-            if handle.read() != text:
-                sys.stderr.write("%s is stale: run python tools/gen_crd_rules.py\n" % TARGET)
-                return 1
-        return 0
-    with open(TARGET, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    print("wrote %s (%d nodes)" % (TARGET, text.count("\n")))
-    return 0
+    return write_or_check(TARGET, generate(args.upstream), args.check, "tools/gen_crd_rules.py")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ versions (indexes into ``VERSIONS[chart]``) that declare it. Kinds: ``m`` a mapp
 single value (``s:boolean``, ``s:integer,null``: of the JSON schema types the chart's values.schema.json
 gives, which Helm enforces), ``a`` anything (a null default the chart's schema does not type). ``RENAMED[chart][version]``
 maps a key the previous line had and this version lacks to the keys of the same name this version has
-deeper below the same parent (where it moved). ``REFUSED[chart][version]`` lists the options the chart's own
-checks fail the install on (removed ones), with the release that removed them where the check names it.
+deeper below the same parent (where it moved). ``REFUSED[chart][path]`` is ``(removed in, versions)``: an
+option the chart's own checks fail the install on (a removed one), the release that removed it where the
+check names it, and the chart versions that refuse it.
 """
 
 from __future__ import annotations
@@ -1850,62 +1851,22 @@ RENAMED = {
 
 REFUSED = {
     'cilium': {
-        '1.18.12': {
-            'ciliumEndpointSlice.sliceMode': '1.18',
-            'clustermesh.apiserver.tls.ca.cert': '1.15',
-            'clustermesh.apiserver.tls.ca.key': '1.15',
-            'containerRuntime.integration': '1.16',
-            'enableCiliumEndpointSlice': '1.18',
-            'enableCnpStatusUpdates': '1.15',
-            'enableK8sEventHandover': '1.15',
-            'encryption.interface': '1.16',
-            'encryption.keyFile': '1.16',
-            'encryption.mountPath': '1.16',
-            'encryption.secretName': '1.16',
-            'endpointStatus': '1.16',
-            'etcd.managed': '1.16',
-            'proxy.prometheus.enabled': '1.16',
-            'proxy.prometheus.port': '1.16',
-            'remoteNodeIdentity': '1.16',
-            'tunnel': '1.15',
-        },
-        '1.19.6': {
-            'ciliumEndpointSlice.sliceMode': '1.18',
-            'clustermesh.apiserver.tls.ca.cert': '1.15',
-            'clustermesh.apiserver.tls.ca.key': '1.15',
-            'containerRuntime.integration': '1.16',
-            'enableCiliumEndpointSlice': '1.18',
-            'enableCnpStatusUpdates': '1.15',
-            'enableK8sEventHandover': '1.15',
-            'encryption.interface': '1.16',
-            'encryption.keyFile': '1.16',
-            'encryption.mountPath': '1.16',
-            'encryption.secretName': '1.16',
-            'endpointStatus': '1.16',
-            'etcd.managed': '1.16',
-            'proxy.prometheus.enabled': '1.16',
-            'proxy.prometheus.port': '1.16',
-            'remoteNodeIdentity': '1.16',
-            'tunnel': '1.15',
-        },
-        '1.20.0': {
-            'ciliumEndpointSlice.sliceMode': '1.18',
-            'clustermesh.apiserver.tls.ca.cert': '1.15',
-            'clustermesh.apiserver.tls.ca.key': '1.15',
-            'containerRuntime.integration': '1.16',
-            'enableCiliumEndpointSlice': '1.18',
-            'enableCnpStatusUpdates': '1.15',
-            'enableK8sEventHandover': '1.15',
-            'encryption.interface': '1.16',
-            'encryption.keyFile': '1.16',
-            'encryption.mountPath': '1.16',
-            'encryption.secretName': '1.16',
-            'endpointStatus': '1.16',
-            'etcd.managed': '1.16',
-            'proxy.prometheus.enabled': '1.16',
-            'proxy.prometheus.port': '1.16',
-            'remoteNodeIdentity': '1.16',
-            'tunnel': '1.15',
-        },
+        'ciliumEndpointSlice.sliceMode': ('1.18', (0, 1, 2)),
+        'clustermesh.apiserver.tls.ca.cert': ('1.15', (0, 1, 2)),
+        'clustermesh.apiserver.tls.ca.key': ('1.15', (0, 1, 2)),
+        'containerRuntime.integration': ('1.16', (0, 1, 2)),
+        'enableCiliumEndpointSlice': ('1.18', (0, 1, 2)),
+        'enableCnpStatusUpdates': ('1.15', (0, 1, 2)),
+        'enableK8sEventHandover': ('1.15', (0, 1, 2)),
+        'encryption.interface': ('1.16', (0, 1, 2)),
+        'encryption.keyFile': ('1.16', (0, 1, 2)),
+        'encryption.mountPath': ('1.16', (0, 1, 2)),
+        'encryption.secretName': ('1.16', (0, 1, 2)),
+        'endpointStatus': ('1.16', (0, 1, 2)),
+        'etcd.managed': ('1.16', (0, 1, 2)),
+        'proxy.prometheus.enabled': ('1.16', (0, 1, 2)),
+        'proxy.prometheus.port': ('1.16', (0, 1, 2)),
+        'remoteNodeIdentity': ('1.16', (0, 1, 2)),
+        'tunnel': ('1.15', (0, 1, 2)),
     },
 }

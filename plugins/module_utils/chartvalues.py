@@ -145,7 +145,8 @@ class _Context(object):
 
     def unknown(self, path, dotted):
         version_text = "the %s chart" % self.title
-        refused = (getattr(chartkeys, "REFUSED", {}).get(self.chart) or {}).get(self.table) or {}
+        refused = dict((path, entry[0]) for path, entry in (chartkeys.REFUSED.get(self.chart) or {}).items()
+                       if self.index in entry[1])
         renamed = (getattr(chartkeys, "RENAMED", {}).get(self.chart) or {}).get(self.table) or {}
         if dotted in refused:
             message = "was removed from %s%s: the chart refuses to install with it" % (
