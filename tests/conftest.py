@@ -234,14 +234,19 @@ def load_inventory_vars(name):
     raise LookupError("no inventory %r" % name)
 
 
-def load_bad_cases():
-    """The bad-inventory corpus: (name, variables overlaying the demo, expected substrings)."""
+def load_bad_cases(playbook_only=False):
+    """The bad-inventory corpus: (name, variables overlaying the demo, expected substrings).
+
+    Every case runs through the core (tests/unit); the ones marked ``playbook: true``, one or more per stage of
+    validation, also through ansible-playbook (tests/playbook), at about three seconds each."""
     folder = os.path.join(ROOT, "tests", "bad_inventories")
     cases = []
     for file_name in sorted(os.listdir(folder)):
         if file_name.endswith(".yml"):
             with open(os.path.join(folder, file_name), encoding="utf-8") as handle:
                 data = yaml.safe_load(handle)
+            if playbook_only and not data.get("playbook"):
+                continue
             cases.append((file_name[:-4], data["vars"], data["expect"]))
     return cases
 

@@ -126,7 +126,7 @@ def test_render_dir_holding_foreign_files_is_refused(tmp_path):
     assert (tmp_path / "notes.txt").read_text() == "mine" and not (tmp_path / "manifests").exists()
 
 
-BAD = load_bad_cases()
+BAD = load_bad_cases(playbook_only=True)
 
 
 @pytest.mark.parametrize("name,overlay,expected", BAD, ids=[case[0] for case in BAD])

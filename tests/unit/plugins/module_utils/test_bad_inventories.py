@@ -40,5 +40,8 @@ def test_bad_inventory_is_rejected_with_its_message(name, overlay, expected):
             name, count, text)
 
 
-def test_corpus_is_not_empty():
-    assert len(CASES) >= 30
+def test_corpus_is_not_empty_and_a_sample_of_every_stage_runs_through_ansible_playbook():
+    assert len(CASES) >= 60
+    sampled = {case[0] for case in load_bad_cases(playbook_only=True)}
+    assert {"unknown-variable", "wrong-type-port", "duplicate-app", "helm-key-misspelt", "route-path-characters",
+            "extra-policy-unknown-field", "l2-interface-not-re2"} <= sampled, sampled
