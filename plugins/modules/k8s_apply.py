@@ -134,6 +134,8 @@ skipped_kinds:
   elements: str
 """
 
+import concurrent.futures
+
 from ansible_collections.sidecarless.mesh.plugins.module_utils import apply as plan
 from ansible_collections.sidecarless.mesh.plugins.module_utils.k8s_client import (
     CoreException,
@@ -237,65 +239,108 @@ class Applier(object):
             self.listed[key] = dict((item["metadata"]["name"], item) for item in items)
         return self.listed[key].get(obj_ref[3])
 
+    #: Server-side applies of one kind run this many at a time: the API server's work on one overlaps the
+    #: client's on the next (a first apply of 100 apps took 1.6 times kubectl's time one by one).
+    PARALLEL = 4
+
     def apply_all(self, resources, instance):
-        params = self.module.params
+        """Apply ``resources`` in order, kind after kind; the applies within a run of one kind run concurrently
+        (they do not depend on each other), decisions and results stay in the given order."""
         self.count_unowned(resources, instance)
+        batch = []
         for obj in resources:
             obj = plan.applied_part(obj)
-            obj_ref = plan.ref(obj)
-            text = plan.describe(obj_ref)
-            try:
-                resource = self.resource(obj_ref[0], obj_ref[1])
-            except ResourceNotFoundError:
-                if self.dry_run:
-                    # Check mode on a fresh cluster: the CRDs an earlier task would install are not there.
-                    self.result["created"].append(text)
-                    self.not_served.setdefault("%s %s" % (obj_ref[0], obj_ref[1]), []).append(
-                        "%s/%s" % (obj_ref[2], obj_ref[3]) if obj_ref[2] else obj_ref[3])
-                    self.diffs.append(dict(before_header=text, after_header=text, before={},
-                                           after=plan.comparable(obj)))
-                    continue
-                self.fail("the cluster does not serve %s %s (needed for %s): install its CRDs first "
-                          "(Gateway API CRDs, then Cilium)" % (obj_ref[0], obj_ref[1], text))
-            namespace = obj_ref[2] or None
-            owned = self.owned(obj_ref[0], obj_ref[1], resource, instance) if instance else None
-            before = owned.get(obj_ref) if owned is not None else None
-            if before is None:
-                before = self.before(obj_ref, resource)
-            body = obj
-            if before is not None and params["preserve_fields"]:
-                body = plan.without_fields(obj, params["preserve_fields"])
-            body = plan.with_hash(body, rendered=obj)
-            if plan.up_to_date(body, before):
-                self.result["unchanged"].append(text)
-                continue
-            try:
-                answer = self.client.client.server_side_apply(
-                    resource, body=body, name=obj_ref[3], namespace=namespace,
-                    field_manager=params["field_manager"], force_conflicts=params["force_conflicts"],
-                    dry_run=self.dry_run)
-            except NotFoundError as exc:
-                if self.dry_run and (namespace in self.namespaces_created or self.missing_namespace(namespace)):
-                    # The dry run cannot see a namespace this run (or an earlier step of it) would create.
-                    self.result["created"].append(text)
-                    self.diffs.append(dict(before_header=text, after_header=text, before={},
-                                           after=plan.comparable(obj)))
-                    continue
-                self.fail("applying %s failed: %s" % (text, reason(exc)))
-            except DynamicApiError as exc:
-                self.fail("applying %s failed: %s" % (text, reason(exc)))
-            after = answer.to_dict()
-            if obj_ref[1] == "Namespace" and before is None:
-                self.namespaces_created.add(obj_ref[3])
-            if before is None:
+            if batch and plan.ref(batch[-1])[:2] != plan.ref(obj)[:2]:
+                self.apply_batch(batch, instance)
+                batch = []
+            batch.append(obj)
+        if batch:
+            self.apply_batch(batch, instance)
+
+    def apply_batch(self, objects, instance):
+        pending = []  # (obj, obj_ref, text, resource, body, before)
+        for obj in objects:
+            step = self.prepare(obj, instance)
+            if step is not None:
+                pending.append(step)
+        if not pending:
+            return
+        if len(pending) == 1 or self.PARALLEL < 2:
+            answers = [self.send(step) for step in pending]
+        else:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=self.PARALLEL) as pool:
+                answers = list(pool.map(self.send, pending))
+        for step, (answer, error) in zip(pending, answers):
+            self.record(step, answer, error)
+
+    def prepare(self, obj, instance):
+        """What to send for ``obj``, or None when nothing is to be sent (up to date, or accounted for)."""
+        params = self.module.params
+        obj_ref = plan.ref(obj)
+        text = plan.describe(obj_ref)
+        try:
+            resource = self.resource(obj_ref[0], obj_ref[1])
+        except ResourceNotFoundError:
+            if self.dry_run:
+                # Check mode on a fresh cluster: the CRDs an earlier task would install are not there.
                 self.result["created"].append(text)
-            elif plan.is_change(before, after):
-                self.result["updated"].append(text)
-            else:
-                self.result["unchanged"].append(text)
-                continue
-            self.diffs.append(dict(before_header=text, after_header=text, before=plan.comparable(before) or {},
-                                   after=plan.comparable(after)))
+                self.not_served.setdefault("%s %s" % (obj_ref[0], obj_ref[1]), []).append(
+                    "%s/%s" % (obj_ref[2], obj_ref[3]) if obj_ref[2] else obj_ref[3])
+                self.diffs.append(dict(before_header=text, after_header=text, before={},
+                                       after=plan.comparable(obj)))
+                return None
+            self.fail("the cluster does not serve %s %s (needed for %s): install its CRDs first "
+                      "(Gateway API CRDs, then Cilium)" % (obj_ref[0], obj_ref[1], text))
+        owned = self.owned(obj_ref[0], obj_ref[1], resource, instance) if instance else None
+        before = owned.get(obj_ref) if owned is not None else None
+        if before is None:
+            before = self.before(obj_ref, resource)
+        body = obj
+        if before is not None and params["preserve_fields"]:
+            body = plan.without_fields(obj, params["preserve_fields"])
+        body = plan.with_hash(body, rendered=obj)
+        if plan.up_to_date(body, before):
+            self.result["unchanged"].append(text)
+            return None
+        return (obj, obj_ref, text, resource, body, before)
+
+    def send(self, step):
+        """One server-side apply: (the answer as a dict, None) or (None, the API error)."""
+        _obj, obj_ref, _text, resource, body, _before = step
+        params = self.module.params
+        try:
+            answer = self.client.client.server_side_apply(
+                resource, body=body, name=obj_ref[3], namespace=obj_ref[2] or None,
+                field_manager=params["field_manager"], force_conflicts=params["force_conflicts"],
+                dry_run=self.dry_run)
+        except DynamicApiError as exc:  # NotFoundError included
+            return None, exc
+        return answer.to_dict(), None
+
+    def record(self, step, after, error):
+        obj, obj_ref, text, _resource, _body, before = step
+        namespace = obj_ref[2] or None
+        if isinstance(error, NotFoundError):
+            if self.dry_run and (namespace in self.namespaces_created or self.missing_namespace(namespace)):
+                # The dry run cannot see a namespace this run (or an earlier step of it) would create.
+                self.result["created"].append(text)
+                self.diffs.append(dict(before_header=text, after_header=text, before={},
+                                       after=plan.comparable(obj)))
+                return
+            self.fail("applying %s failed: %s" % (text, reason(error)))
+        if error is not None:
+            self.fail("applying %s failed: %s" % (text, reason(error)))
+        if obj_ref[1] == "Namespace" and before is None:
+            self.namespaces_created.add(obj_ref[3])
+        if before is None:
+            self.result["created"].append(text)
+        elif plan.is_change(before, after):
+            self.result["updated"].append(text)
+        else:
+            self.result["unchanged"].append(text)
+            return
+        self.diffs.append(dict(before_header=text, after_header=text, before=plan.comparable(before) or {},
+                               after=plan.comparable(after)))
 
     def missing_namespace(self, namespace):
         if not namespace:

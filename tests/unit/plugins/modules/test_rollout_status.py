@@ -81,6 +81,31 @@ def test_workloads_in_several_namespaces_are_read_with_one_list_per_kind_and_nam
 
 
 @pytest.mark.cluster
+def test_with_a_workload_selector_each_look_reads_a_kind_with_one_list_across_namespaces(kube):
+    placed = {"team-a": ["app0", "app1"], "team-b": ["app2"], "team-c": ["app3"]}
+    for namespace, apps in placed.items():
+        kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        for app in apps:
+            obj = deployment(app, replicas=1)
+            obj["metadata"]["namespace"] = namespace
+            if app != "app3":  # one the selector misses (a nameOverride, say): read by name instead
+                obj["metadata"]["labels"] = {"app.kubernetes.io/name": "dapr-shared-chart"}
+            kube.put(obj)
+    workloads = ["%s/Deployment/%s" % (ns, app) for ns, apps in sorted(placed.items()) for app in apps]
+    kube.wait(lambda: all(((kube.get("Deployment", w.split("/")[2], w.split("/")[0]) or {}).get("status") or {})
+                          .get("availableReplicas") for w in workloads), 60, "the deployments to be available")
+    start = len(kube.requests())
+    result = run(kube, namespace=None, workloads=workloads, timeout=30,
+                 workload_selector="app.kubernetes.io/name=dapr-shared-chart")
+    assert result.get("failed") is not True, result
+    assert result["ready"] == workloads and result["pending"] == {}
+    reads = [r for r in kube.requests()[start:] if r[1] == "deployments"]
+    assert sorted(r[0] for r in reads) == ["get", "list"], \
+        "one list across three namespaces, one get for the workload without the label: %s" % reads
+    assert "labelSelector=" in [r for r in reads if r[0] == "list"][0][2]
+
+
+@pytest.mark.cluster
 def test_timeout_names_what_is_pending(bare_cluster):
     bare_cluster.put(deployment("cilium-operator", replicas=1))  # nodes without a CNI: its pod cannot start
     result = run(bare_cluster, timeout=3)
