@@ -72,7 +72,9 @@ def write_inventory(folder, variables):
 
 
 def run_playbook(inventory, dest):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    home = os.path.join(os.path.dirname(dest), "ansible-home")  # Ansible's own files beside the render, not in ~
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_HOME=home,
+               ANSIBLE_REMOTE_TEMP=os.path.join(home, "tmp"), ANSIBLE_LOCAL_TEMP=os.path.join(home, "local"))
     start = time.perf_counter()
     result = subprocess.run([os.path.join(sys.prefix, "bin", "ansible-playbook"), os.path.join(ROOT, "site.yml"),
                              "-i", inventory, "-e", "mesh_render_dir=%s" % dest], env=env, stdout=subprocess.PIPE,

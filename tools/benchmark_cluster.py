@@ -326,7 +326,11 @@ class Bench(object):
                    PATH="%s:%s:%s" % (os.path.dirname(self.helm), os.path.dirname(PLAYBOOK), os.environ["PATH"]),
                    HELM_CACHE_HOME=os.path.join(self.work, "helm-cache"),
                    HELM_CONFIG_HOME=os.path.join(self.work, "helm-config"),
-                   HELM_DATA_HOME=os.path.join(self.work, "helm-data"))
+                   HELM_DATA_HOME=os.path.join(self.work, "helm-data"),
+                   # Ansible's own files (remote temp, caches) stay in the work directory, not in ~/.ansible
+                   ANSIBLE_HOME=os.path.join(self.work, "ansible"),
+                   ANSIBLE_REMOTE_TEMP=os.path.join(self.work, "ansible", "tmp"),
+                   ANSIBLE_LOCAL_TEMP=os.path.join(self.work, "ansible", "local"))
         env.pop("KUBECONFIG", None)  # the collection must use mesh_kubeconfig
         return env
 
